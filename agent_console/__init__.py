@@ -1,0 +1,1 @@
+"""The agent console: accounts, the HTTP API, the agents' Socket.IO namespace and the web UI."""

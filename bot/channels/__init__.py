@@ -1,0 +1,1 @@
+"""Customer channels: one module each, all normalised into `InboundMessage`."""

@@ -1,0 +1,176 @@
+"""Web chat over Socket.IO, speaking Rasa's socketio channel protocol.
+
+Existing Rasa widgets connect unchanged (`session_request` → `session_confirm`,
+`user_uttered` → `bot_uttered`), but the session id is issued and signed by the
+server: a client that sends someone else's id, or makes one up, gets a fresh
+session, never another customer's conversation.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional
+
+import socketio
+
+from bot.channels.base import rasa_output
+from bot.channels.inbound_validation import BadInput, clean_id, clean_metadata, clean_text
+from bot.conversation import ConversationFlow
+from bot.domain import InboundMessage, SenderKind
+from bot.events import DomainEvent, EventBus, EventName
+from bot.rate_limit import RateLimiter
+from bot.sessions import SessionSigner
+from bot.store.repository import ConversationStore
+
+log = logging.getLogger(__name__)
+
+NAME = "webchat"
+ROOM_PREFIX = "webchat:"
+
+
+def bot_uttered(message: Dict[str, Any]) -> Dict[str, Any]:
+    """A stored message in the shapes Rasa widgets render."""
+    out = rasa_output(message)
+    buttons = out.pop("buttons", None)
+    if buttons:
+        out["quick_replies"] = [{"content_type": "text", "title": b.get("title"), "payload": b.get("payload")}
+                                for b in buttons]
+    image = out.pop("image", None)
+    if image:
+        out["attachment"] = {"type": "image", "payload": {"src": image}}
+    if message["sender"] in (SenderKind.AGENT.value, SenderKind.SYSTEM.value):
+        out["sender"] = message["sender"]
+    if message["sender"] == SenderKind.AGENT.value and message.get("agent"):
+        out["agent_name"] = message["agent"]["display_name"]
+    out["message_id"] = message["id"]
+    return out
+
+
+def client_ip(environ: Dict[str, Any]) -> str:
+    return environ.get("REMOTE_ADDR") or (
+        environ.get("aiohttp.request").remote if environ.get("aiohttp.request") else "unknown")
+
+
+class WebChatNamespace(socketio.AsyncNamespace):
+    def __init__(self, flow: ConversationFlow, store: ConversationStore, bus: EventBus,
+                 signer: SessionSigner, max_chars: int, messages_per_minute: int,
+                 sessions_per_minute_per_ip: int) -> None:
+        super().__init__("/")
+        self.flow = flow
+        self.store = store
+        self.bus = bus
+        self.signer = signer
+        self.max_chars = max_chars
+        self.message_limit = RateLimiter(messages_per_minute)
+        self.session_limit = RateLimiter(sessions_per_minute_per_ip)
+
+    async def on_connect(self, sid: str, environ: Dict[str, Any], auth: Any = None) -> None:
+        await self.save_session(sid, {"ip": client_ip(environ), "session_id": None, "identity": None})
+
+    async def _error(self, sid: str, code: str, message: str) -> None:
+        await self.emit("error", {"error": code, "message": message}, to=sid)
+
+    async def on_session_request(self, sid: str, data: Any = None) -> None:
+        session = await self.get_session(sid)
+        requested = data.get("session_id") if isinstance(data, dict) else None
+        identity = self.signer.verify(requested)
+        if identity is None:
+            if not self.session_limit.allow(session["ip"]):
+                await self._error(sid, "rate_limited", "Too many new chats from your network; wait a minute.")
+                return
+            requested = self.signer.issue()
+            identity = self.signer.verify(requested)
+            resumed = False
+        else:
+            resumed = True
+        if session.get("session_id"):
+            await self.leave_room(sid, ROOM_PREFIX + session["identity"])
+        session.update(session_id=requested, identity=identity)
+        await self.save_session(sid, session)
+        await self.enter_room(sid, ROOM_PREFIX + identity)
+        # Rasa sends the bare id; widgets written for Rasa accept it.
+        await self.emit("session_confirm", requested, to=sid)
+        if resumed:
+            await self.emit("history", {"session_id": requested, "messages": await self._history(identity)},
+                            to=sid)
+
+    async def _history(self, identity: str) -> List[Dict[str, Any]]:
+        conversation_id = await self.store.latest_conversation_for(NAME, identity)
+        if conversation_id is None:
+            return []
+        shown = []
+        for message in await self.store.messages(conversation_id, include_notes=False):
+            if message["sender"] == SenderKind.CUSTOMER.value:
+                shown.append({"sender": "customer", "text": message["text"], "message_id": message["id"]})
+            else:
+                shown.append({"sender": message["sender"] if message["sender"] != "bot" else "bot",
+                              **bot_uttered(message)})
+        return shown
+
+    async def on_user_uttered(self, sid: str, data: Any = None) -> None:
+        session = await self.get_session(sid)
+        identity = session.get("identity")
+        if not identity:
+            await self._error(sid, "no_session", "Send session_request first.")
+            return
+        if not isinstance(data, dict):
+            await self._error(sid, "malformed", "user_uttered expects {message, session_id}.")
+            return
+        if data.get("session_id") not in (None, session["session_id"]):
+            await self._error(sid, "session_mismatch", "This connection belongs to another session.")
+            return
+        if not self.message_limit.allow(identity):
+            await self._error(sid, "rate_limited", "You're sending messages too quickly; please wait a moment.")
+            return
+        try:
+            text = clean_text(data.get("message"), self.max_chars)
+            custom = clean_metadata(data.get("customData") if data.get("customData") is not None
+                                    else data.get("metadata"))
+            message_id = clean_id(data.get("message_id", custom.pop("message_id", None)), "message_id",
+                                  required=False)
+        except BadInput as exc:
+            await self._error(sid, exc.code, exc.message)
+            return
+        await self.emit("typing", {"who": "bot", "typing": True}, room=ROOM_PREFIX + identity)
+        inbound = InboundMessage(channel=NAME, external_id=identity, text=text, channel_message_id=message_id,
+                                 metadata=custom, customer_name=custom.get("customer_name"))
+        try:
+            result = await self.flow.handle(inbound)
+        finally:
+            await self.emit("typing", {"who": "bot", "typing": False}, room=ROOM_PREFIX + identity)
+        for reply in result.replies:
+            await self.emit("bot_uttered", bot_uttered(reply), room=ROOM_PREFIX + identity)
+
+    async def on_typing(self, sid: str, data: Any = None) -> None:
+        session = await self.get_session(sid)
+        if not session.get("identity") or not isinstance(data, dict):
+            return
+        conversation_id = await self.store.latest_conversation_for(NAME, session["identity"])
+        if conversation_id is not None:
+            await self.bus.publish(DomainEvent(EventName.TYPING, conversation_id, None, [],
+                                               {"who": "customer", "typing": bool(data.get("typing"))}))
+
+    # ---- outbound ------------------------------------------------------------
+
+    async def deliver(self, external_id: str, message: Dict[str, Any]) -> None:
+        await self.emit("bot_uttered", bot_uttered(message), room=ROOM_PREFIX + external_id)
+
+    async def show_agent_typing(self, external_id: str, typing: bool) -> None:
+        await self.emit("typing", {"who": "agent", "typing": typing}, room=ROOM_PREFIX + external_id)
+
+
+class WebChatChannel:
+    """The outbound half, registered under the channel's name."""
+
+    name = NAME
+
+    def __init__(self, namespace: WebChatNamespace) -> None:
+        self.namespace = namespace
+
+    async def deliver(self, external_id: str, message: Dict[str, Any]) -> None:
+        await self.namespace.deliver(external_id, message)
+
+    async def typing(self, external_id: str, typing: bool) -> None:
+        await self.namespace.show_agent_typing(external_id, typing)
+
+

@@ -1,0 +1,202 @@
+"""The `baton` command: train, serve, evaluate, migrate, seed, users."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+from bot.settings import PROJECT_ROOT, Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {}
+    for field in ("host", "port", "database_url", "model_path"):
+        value = getattr(args, field, None)
+        if value is not None:
+            overrides[field] = value
+    return Settings(**overrides)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from bot.training import train
+
+    settings = _settings(args)
+    config = "config-fast.yml" if args.fast else args.config
+    output = Path(args.out) if args.out else settings.model_path
+    if args.if_missing and output.is_file():
+        print(f"Model already at {output}; skipping training (use `make train` to retrain).")
+        return 0
+    train(settings.data_dir, output, config)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from bot.app import create_app
+
+    settings = _settings(args)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not settings.model_path.is_file():
+        print(f"warning: no model at {settings.model_path}; every message will be handed to a person. "
+              "Run `baton train` first.", file=sys.stderr)
+    app = create_app(settings)
+    if args.demo:
+        app.on_startup.append(_seed_and_announce)
+    print(f"Loading the Rasa model {settings.model_path.name} (20–30 s)…", flush=True)
+    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
+    return 0
+
+
+async def _seed_and_announce(app) -> None:
+    from agent_console.seed import seed_demo
+
+    services = app["services"]
+    logins = await seed_demo(services.store, services.accounts)
+    s = services.settings
+    base = f"http://{s.host}:{s.port}"
+    lines = [
+        "", "Baton is running.",
+        f"  Customer chat (demo shop): {base}/",
+        f"  Agent console:             {base}/console",
+        f"  REST channel:              POST {base}/webhooks/rest/webhook",
+        f"  Model:                     {services.engine.status}"
+        + (f" ({services.engine.error})" if services.engine.error else ""),
+        "  Demo logins:",
+        *[f"    {role:8} {user} / {password}" for user, password, role in logins],
+        "",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from bot.evaluation import evaluate
+
+    settings = _settings(args)
+    evaluate(settings.data_dir, Path(args.out), config_name=args.config, seed=args.seed,
+             holdout=args.holdout)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from bot.store.database import migrate_sync
+
+    settings = _settings(args)
+    migrate_sync(settings.database_url)
+    print(f"Database at {settings.database_url} is up to date.")
+    return 0
+
+
+def _run_with_store(args: argparse.Namespace, work) -> int:
+    from agent_console.accounts import Accounts
+    from bot.store.database import create_engine, migrate
+    from bot.store.repository import ConversationStore
+
+    settings = _settings(args)
+
+    async def main() -> int:
+        await migrate(settings.database_url)
+        engine = create_engine(settings.database_url)
+        store = ConversationStore(engine)
+        try:
+            return await work(store, Accounts(store))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from agent_console.seed import seed_demo
+
+    async def work(store, accounts) -> int:
+        for user, password, role in await seed_demo(store, accounts):
+            print(f"{role:8} {user} / {password}")
+        return 0
+
+    return _run_with_store(args, work)
+
+
+def cmd_users_add(args: argparse.Namespace) -> int:
+    import getpass
+
+    from agent_console.accounts import AccountError
+
+    password = args.password or os.environ.get("BATON_NEW_USER_PASSWORD") or getpass.getpass("Password: ")
+
+    async def work(store, accounts) -> int:
+        try:
+            user = await accounts.create_user(args.name, password, args.role, args.display_name, args.capacity)
+        except AccountError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        print(f"Created {user.role} {user.username!r} (id {user.id}).")
+        return 0
+
+    return _run_with_store(args, work)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="baton", description="Baton: a Rasa bot that hands off to people.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--database-url", help="SQLAlchemy URL (default: sqlite baton.db; env BATON_DATABASE_URL)")
+        p.add_argument("--model", dest="model_path", type=Path, help="trained model .tar.gz (env BATON_MODEL_PATH)")
+
+    p = sub.add_parser("train", help="train the Rasa model from data/")
+    common(p)
+    p.add_argument("--fast", action="store_true", help="use data/config-fast.yml (about a minute)")
+    p.add_argument("--config", default="config.yml", help="config file inside data/ (default config.yml)")
+    p.add_argument("--out", help="where to write the model (default: the configured model path)")
+    p.add_argument("--if-missing", action="store_true", help="do nothing when the model already exists")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("serve", help="run Baton: channels, bot, agent console")
+    common(p)
+    p.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default 5005)")
+    p.add_argument("--demo", action="store_true", help="seed demo accounts and data, print logins")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("evaluate", help="held-out intent accuracy and the handoff threshold curve")
+    common(p)
+    p.add_argument("--config", default="config-fast.yml", help="config inside data/ to evaluate")
+    p.add_argument("--out", default=str(PROJECT_ROOT / "docs" / "evaluation"), help="report directory")
+    p.add_argument("--seed", type=int, default=7, help="split seed")
+    p.add_argument("--holdout", type=float, default=0.2, help="held-out fraction per intent")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("migrate", help="create or upgrade the database schema")
+    common(p)
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("seed", help="add demo accounts, canned responses and CRM data")
+    common(p)
+    p.set_defaults(func=cmd_seed)
+
+    users = sub.add_parser("users", help="manage console accounts")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    p = users_sub.add_parser("add", help="create an agent, trainer or admin")
+    common(p)
+    p.add_argument("name")
+    p.add_argument("--role", required=True, choices=["agent", "trainer", "admin"])
+    p.add_argument("--password", help="password (prompted when omitted; or BATON_NEW_USER_PASSWORD)")
+    p.add_argument("--display-name")
+    p.add_argument("--capacity", type=int, default=5, help="concurrent conversations (default 5)")
+    p.set_defaults(func=cmd_users_add)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""Baton's domain, as typed dataclasses shared by channels, the flow and the console."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+
+class ConversationStatus(str, enum.Enum):
+    BOT = "bot"            # the bot answers
+    QUEUED = "queued"      # waiting for a person
+    ASSIGNED = "assigned"  # a person owns it; the bot is silent
+    RESOLVED = "resolved"  # closed; the next customer message reopens it with the bot
+
+
+class SenderKind(str, enum.Enum):
+    CUSTOMER = "customer"
+    BOT = "bot"
+    AGENT = "agent"
+    SYSTEM = "system"
+    NOTE = "note"  # internal: never delivered to the customer
+
+
+class HandoffReason(str, enum.Enum):
+    LOW_CONFIDENCE = "low_confidence"
+    AMBIGUOUS = "ambiguous"
+    REPEATED_FALLBACK = "repeated_fallback"
+    HUMAN_REQUESTED = "human_requested"
+    ALWAYS_HUMAN_INTENT = "always_human_intent"
+    BUSINESS_RULE = "business_rule"
+    BOT_ERROR = "bot_error"
+    BOT_TIMEOUT = "bot_timeout"
+    BOT_UNAVAILABLE = "bot_unavailable"
+    AGENT_REQUEST = "agent_request"  # an agent pulled the conversation to the queue
+
+
+class Verdict(str, enum.Enum):
+    ANSWER = "answer"        # let the bot reply
+    REPHRASE = "rephrase"    # a miss: ask the customer to say it differently
+    HANDOFF = "handoff"      # a person takes over
+
+
+@dataclass(frozen=True)
+class NluParse:
+    """What Rasa understood of one customer message."""
+
+    text: str
+    intent: Optional[str]
+    confidence: float
+    ranking: List[Dict[str, Any]] = field(default_factory=list)
+    entities: List[Dict[str, Any]] = field(default_factory=list)
+    raw: Dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_rasa(cls, parse: Dict[str, Any]) -> "NluParse":
+        intent = parse.get("intent") or {}
+        ranking = [
+            {"name": r.get("name"), "confidence": float(r.get("confidence") or 0.0)}
+            for r in parse.get("intent_ranking") or []
+        ]
+        entities = [
+            {k: e.get(k) for k in ("entity", "value", "start", "end", "confidence_entity", "extractor")
+             if e.get(k) is not None}
+            for e in parse.get("entities") or []
+        ]
+        return cls(
+            text=parse.get("text") or "",
+            intent=intent.get("name"),
+            confidence=float(intent.get("confidence") or 0.0),
+            ranking=ranking,
+            entities=entities,
+            raw=parse,
+        )
+
+    def top_two_margin(self) -> Optional[float]:
+        """Confidence gap between the best and second-best real intents."""
+        real = [r for r in self.ranking if r["name"] != "nlu_fallback"]
+        if len(real) < 2:
+            return None
+        return real[0]["confidence"] - real[1]["confidence"]
+
+    def as_annotation(self) -> Dict[str, Any]:
+        return {
+            "intent": self.intent,
+            "confidence": round(self.confidence, 4),
+            "ranking": self.ranking[:5],
+            "entities": self.entities,
+        }
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """One customer message, normalised from whatever channel it came in on."""
+
+    channel: str
+    external_id: str                    # who, in the channel's terms (session id, phone number…)
+    text: str
+    channel_message_id: Optional[str] = None  # idempotency key, when the channel gives one
+    metadata: Dict[str, Any] = field(default_factory=dict)
+    customer_name: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class BotReply:
+    """One thing to say to the customer, in Rasa's output shape, channel-neutral."""
+
+    text: str = ""
+    buttons: List[Dict[str, Any]] = field(default_factory=list)
+    image: Optional[str] = None
+    custom: Optional[Dict[str, Any]] = None
+
+    @classmethod
+    def from_rasa(cls, message: Dict[str, Any]) -> "BotReply":
+        return cls(
+            text=message.get("text") or "",
+            buttons=list(message.get("buttons") or []),
+            image=message.get("image"),
+            custom=message.get("custom"),
+        )
+
+    def payload(self) -> Optional[Dict[str, Any]]:
+        payload: Dict[str, Any] = {}
+        if self.buttons:
+            payload["buttons"] = self.buttons
+        if self.image:
+            payload["image"] = self.image
+        if self.custom is not None:
+            payload["custom"] = self.custom
+        return payload or None
+
+    def is_empty(self) -> bool:
+        return not (self.text or self.buttons or self.image or self.custom)
+
+
+@dataclass(frozen=True)
+class HandoffDecision:
+    """The policy's verdict on one customer message, with the reason it gives."""
+
+    verdict: Verdict
+    reason: Optional[HandoffReason] = None
+    detail: str = ""
+    priority: int = 0
+
+    @property
+    def hands_off(self) -> bool:
+        return self.verdict is Verdict.HANDOFF
+
+
+@dataclass
+class TurnResult:
+    """What handling one inbound message produced, for the channel to answer with."""
+
+    conversation_id: int
+    customer_message_id: int
+    replies: List[Dict[str, Any]]   # serialised messages (bot/system) to show the customer
+    duplicate: bool = False
+    decision: Optional[HandoffDecision] = None
+    status: ConversationStatus = ConversationStatus.BOT

@@ -1,0 +1,119 @@
+"""The handoff policy: for each customer message, answer or hand off, and say why.
+
+Rasa's FallbackClassifier (`nlu_fallback`) is one signal here, not a second
+decision maker. Thresholds come from `baton evaluate` (docs/handoff.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Optional, Tuple
+
+from bot.domain import HandoffDecision, HandoffReason, NluParse, Verdict
+from bot.engine import BotFailure, BotTimeout, BotUnavailable
+
+FALLBACK_INTENT = "nlu_fallback"
+
+# Conversations that a person must see sooner sort first in the queue.
+PRIORITY = {
+    HandoffReason.ALWAYS_HUMAN_INTENT: 2,
+    HandoffReason.BUSINESS_RULE: 2,
+    HandoffReason.HUMAN_REQUESTED: 1,
+}
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    confidence_threshold: float = 0.55
+    ambiguity_margin: float = 0.10
+    max_consecutive_misses: int = 2
+    always_human_intents: Tuple[str, ...] = ("complaint",)
+    human_request_intents: Tuple[str, ...] = ("request_human",)
+    business_rule_keywords: Tuple[str, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def from_settings(cls, settings) -> "PolicyConfig":
+        return cls(
+            confidence_threshold=settings.confidence_threshold,
+            ambiguity_margin=settings.ambiguity_margin,
+            max_consecutive_misses=settings.max_consecutive_misses,
+            always_human_intents=tuple(settings.always_human_intents),
+            human_request_intents=tuple(settings.human_request_intents),
+            business_rule_keywords=tuple(k.lower() for k in settings.business_rule_keywords),
+        )
+
+
+def _handoff(reason: HandoffReason, detail: str) -> HandoffDecision:
+    return HandoffDecision(Verdict.HANDOFF, reason, detail, PRIORITY.get(reason, 0))
+
+
+class HandoffPolicy:
+    def __init__(self, config: PolicyConfig) -> None:
+        self.config = config
+
+    def decide(self, parse: NluParse, misses_so_far: int) -> HandoffDecision:
+        """The verdict on a parsed message, before the bot says anything."""
+        c = self.config
+        if parse.intent in c.human_request_intents:
+            return _handoff(HandoffReason.HUMAN_REQUESTED,
+                            f"customer asked for a person ({parse.intent} {parse.confidence:.2f})")
+        if parse.intent in c.always_human_intents:
+            return _handoff(HandoffReason.ALWAYS_HUMAN_INTENT,
+                            f"{parse.intent} always goes to a person ({parse.confidence:.2f})")
+        keyword = self._business_keyword(parse.text)
+        if keyword:
+            return _handoff(HandoffReason.BUSINESS_RULE, f"message mentions {keyword!r}")
+        miss = self._miss(parse)
+        if miss is None:
+            return HandoffDecision(Verdict.ANSWER)
+        return self._after_miss(miss, misses_so_far)
+
+    def after_empty_reply(self, misses_so_far: int) -> HandoffDecision:
+        """Rasa answered with nothing: a miss, never an answer."""
+        return self._after_miss((HandoffReason.LOW_CONFIDENCE, "the bot had no reply"), misses_so_far)
+
+    def on_failure(self, failure: BotFailure) -> HandoffDecision:
+        if isinstance(failure, BotTimeout):
+            return _handoff(HandoffReason.BOT_TIMEOUT, str(failure))
+        if isinstance(failure, BotUnavailable):
+            return _handoff(HandoffReason.BOT_UNAVAILABLE, str(failure))
+        return _handoff(HandoffReason.BOT_ERROR, str(failure))
+
+    def _miss(self, parse: NluParse) -> Optional[Tuple[HandoffReason, str]]:
+        c = self.config
+        if parse.intent in (None, FALLBACK_INTENT):
+            best = next((r for r in parse.ranking if r["name"] != FALLBACK_INTENT), None)
+            score = f"{best['name']} {best['confidence']:.2f}" if best else "no intent"
+            return HandoffReason.LOW_CONFIDENCE, f"Rasa fell back ({score})"
+        if parse.confidence < c.confidence_threshold:
+            return (HandoffReason.LOW_CONFIDENCE,
+                    f"{parse.intent} {parse.confidence:.2f} < threshold {c.confidence_threshold:.2f}")
+        margin = parse.top_two_margin()
+        if margin is not None and margin < c.ambiguity_margin:
+            second = [r for r in parse.ranking if r["name"] != FALLBACK_INTENT][1]
+            return (HandoffReason.AMBIGUOUS,
+                    f"{parse.intent} {parse.confidence:.2f} vs {second['name']} "
+                    f"{second['confidence']:.2f} (margin < {c.ambiguity_margin:.2f})")
+        return None
+
+    def _after_miss(self, miss: Tuple[HandoffReason, str], misses_so_far: int) -> HandoffDecision:
+        reason, detail = miss
+        misses = misses_so_far + 1
+        if misses < self.config.max_consecutive_misses:
+            return HandoffDecision(Verdict.REPHRASE, reason, detail)
+        if misses == 1:  # configured to hand off on the first miss
+            return _handoff(reason, detail)
+        return _handoff(HandoffReason.REPEATED_FALLBACK, f"{misses} misses in a row; last: {detail}")
+
+    def _business_keyword(self, text: str) -> Optional[str]:
+        lowered = text.lower()
+        return next((k for k in self.config.business_rule_keywords if k and k in lowered), None)
+
+
+def is_miss(decision: HandoffDecision) -> bool:
+    return decision.verdict is Verdict.REPHRASE or decision.reason in (
+        HandoffReason.LOW_CONFIDENCE, HandoffReason.AMBIGUOUS, HandoffReason.REPEATED_FALLBACK)
+
+
+def reasons() -> Iterable[str]:
+    return (r.value for r in HandoffReason)

@@ -1,0 +1,1 @@
+"""The conversation store: SQLAlchemy tables, the engine factory and the repository."""

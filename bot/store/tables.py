@@ -1,0 +1,133 @@
+"""SQLAlchemy tables. Alembic migrations in bot/store/migrations mirror these."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON, Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import declarative_base
+
+Base = declarative_base()
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    id = Column(Integer, primary_key=True)
+    name = Column(String(200))
+    email = Column(String(320), index=True)
+    phone = Column(String(40))
+    profile = Column(JSON, nullable=False, default=dict)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class ChannelIdentity(Base):
+    """Who a customer is in one channel's terms (a web session, a phone number)."""
+
+    __tablename__ = "channel_identities"
+    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_identity_channel_external"),)
+    id = Column(Integer, primary_key=True)
+    customer_id = Column(Integer, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False, index=True)
+    channel = Column(String(32), nullable=False)
+    external_id = Column(String(200), nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class User(Base):
+    """A person who works in the console: agent, trainer or admin."""
+
+    __tablename__ = "users"
+    id = Column(Integer, primary_key=True)
+    username = Column(String(80), nullable=False, unique=True)
+    display_name = Column(String(200), nullable=False)
+    role = Column(String(16), nullable=False)
+    password_hash = Column(String(200), nullable=False)
+    capacity = Column(Integer, nullable=False, default=5)
+    active = Column(Boolean, nullable=False, default=True)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class AuthSession(Base):
+    __tablename__ = "auth_sessions"
+    id = Column(String(64), primary_key=True)  # sha256 of the cookie token, never the token
+    user_id = Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    expires_at = Column(DateTime(timezone=True), nullable=False)
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+    __table_args__ = (Index("ix_conversations_status_priority", "status", "priority", "queued_at"),)
+    id = Column(Integer, primary_key=True)
+    customer_id = Column(Integer, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False, index=True)
+    identity_id = Column(Integer, ForeignKey("channel_identities.id", ondelete="CASCADE"), nullable=False, index=True)
+    channel = Column(String(32), nullable=False)
+    status = Column(String(16), nullable=False, default="bot")
+    assignee_id = Column(Integer, ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    handoff_reason = Column(String(40))
+    handoff_detail = Column(Text)
+    handoff_message_id = Column(Integer)
+    priority = Column(Integer, nullable=False, default=0)
+    consecutive_misses = Column(Integer, nullable=False, default=0)
+    conversation_metadata = Column("metadata", JSON, nullable=False, default=dict)
+    queued_at = Column(DateTime(timezone=True))
+    resolved_at = Column(DateTime(timezone=True))
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        # A webhook the provider re-delivers carries the same id: stored once.
+        UniqueConstraint("channel", "channel_message_id", name="uq_message_channel_id"),
+    )
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(Integer, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False, index=True)
+    sender = Column(String(16), nullable=False)
+    agent_id = Column(Integer, ForeignKey("users.id", ondelete="SET NULL"))
+    text = Column(Text, nullable=False, default="")
+    # none_as_null: "no label" must be SQL NULL so IS NULL queries see it
+    payload = Column(JSON(none_as_null=True))
+    nlu = Column(JSON(none_as_null=True))
+    label = Column(JSON(none_as_null=True))
+    channel = Column(String(32), nullable=False)
+    channel_message_id = Column(String(200))
+    in_reply_to_id = Column(Integer, ForeignKey("messages.id", ondelete="SET NULL"), index=True)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class CannedResponse(Base):
+    __tablename__ = "canned_responses"
+    id = Column(Integer, primary_key=True)
+    shortcut = Column(String(60), nullable=False, unique=True)
+    text = Column(Text, nullable=False)
+
+
+class Order(Base):
+    """Demo CRM data for the built-in context provider."""
+
+    __tablename__ = "orders"
+    id = Column(Integer, primary_key=True)
+    customer_id = Column(Integer, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False, index=True)
+    number = Column(String(40), nullable=False, unique=True)
+    status = Column(String(40), nullable=False)
+    total_cents = Column(Integer, nullable=False, default=0)
+    currency = Column(String(3), nullable=False, default="EUR")
+    items = Column(JSON, nullable=False, default=list)
+    placed_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    id = Column(Integer, primary_key=True)
+    customer_id = Column(Integer, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False, index=True)
+    subject = Column(String(300), nullable=False)
+    status = Column(String(40), nullable=False, default="open")
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)

@@ -1,0 +1,243 @@
+"""Test helpers: the shared trained model, a live Baton server in a thread, clients."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import socket
+import subprocess
+import sys
+import threading
+import uuid
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from aiohttp import web
+
+from bot.app import create_app
+from bot.engine import RasaEngine
+from bot.settings import PROJECT_ROOT, Settings
+
+PG_ADMIN_URL = os.environ.get("BATON_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+CACHE = PROJECT_ROOT / ".cache" / "test-model"
+
+
+def data_fingerprint() -> str:
+    digest = hashlib.sha256()
+    for name in sorted(os.listdir(PROJECT_ROOT / "data")):
+        path = PROJECT_ROOT / "data" / name
+        if path.is_file():
+            digest.update(name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def trained_fast_model() -> Path:
+    """Train data/ with the fast config once per data version; every test shares it."""
+    model = CACHE / f"fast-{data_fingerprint()}.tar.gz"
+    if not model.is_file():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "bot.cli", "train", "--fast", "--out", str(model)],
+                       cwd=PROJECT_ROOT, check=True)
+    return model
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class FaultInjectingEngine:
+    """Wraps the real engine; when armed, the next call fails inside the engine thread."""
+
+    def __init__(self, real: RasaEngine) -> None:
+        self._real = real
+        self.fail_next: Optional[str] = None  # "crash" | "timeout"
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    async def respond(self, *args, **kwargs):
+        if self.fail_next == "crash":
+            self.fail_next = None
+
+            async def explode(agent):
+                raise RuntimeError("injected fault inside the bot")
+
+            return await self._real._call(explode)
+        if self.fail_next == "timeout":
+            self.fail_next = None
+
+            async def stall(agent):
+                await asyncio.sleep(self._real.timeout + 5)
+
+            return await self._real._call(stall)
+        return await self._real.respond(*args, **kwargs)
+
+
+class LiveServer:
+    """A real Baton server on a real port, in a thread with its own event loop."""
+
+    def __init__(self, settings: Settings, engine: Any) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.port = settings.port
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._runner: Optional[web.AppRunner] = None
+        self.app: Optional[web.Application] = None
+        self._started = threading.Event()
+        self._error: Optional[BaseException] = None
+
+    def start(self) -> "LiveServer":
+        def run() -> None:
+            self._loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(self._loop)
+            try:
+                self.app = create_app(self.settings, engine=self.engine)
+                self._runner = web.AppRunner(self.app)
+                self._loop.run_until_complete(self._runner.setup())
+                site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+                self._loop.run_until_complete(site.start())
+            except BaseException as exc:  # surfaced to the test that started us
+                self._error = exc
+                self._started.set()
+                return
+            self._started.set()
+            self._loop.run_forever()
+
+        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+        self._started.wait(180)
+        if self._error:
+            raise self._error
+        return self
+
+    @property
+    def services(self):
+        return self.app["services"]
+
+    def call(self, coro, timeout: float = 30):
+        """Run a coroutine on the server's loop (for seeding and inspecting its store)."""
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    async def acall(self, coro, timeout: float = 30):
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._loop))
+
+    def stop(self) -> None:
+        if self._loop is None:
+            return
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+
+def make_settings(database_url: str, model: Path, **overrides: Any) -> Settings:
+    values: Dict[str, Any] = dict(database_url=database_url, model_path=model, port=free_port(),
+                                  secret_key="test-secret-" + uuid.uuid4().hex, admin_token="test-admin-token",
+                                  bot_timeout_seconds=5.0)
+    values.update(overrides)
+    return Settings(**values)
+
+
+def create_pg_database() -> str:
+    """A uniquely named database per test run (CI reuses the server as sessions left it)."""
+    import asyncpg
+
+    name = f"baton_test_{uuid.uuid4().hex[:10]}"
+
+    async def create() -> None:
+        conn = await asyncpg.connect(PG_ADMIN_URL)
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_pg_database(url: str) -> None:
+    import asyncpg
+
+    name = url.rsplit("/", 1)[1]
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(PG_ADMIN_URL)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    asyncio.run(drop())
+
+
+async def rest(session, server: LiveServer, sender: str, message: str, **extra: Any) -> List[Dict[str, Any]]:
+    async with session.post(f"{server.url}/webhooks/rest/webhook",
+                            json={"sender": sender, "message": message, **extra}) as response:
+        assert response.status == 200, await response.text()
+        return await response.json()
+
+
+async def api(session, server: LiveServer, path: str, method: str = "GET", **kwargs: Any):
+    headers = {"Authorization": f"Bearer {server.settings.admin_token}"}
+    async with session.request(method, f"{server.url}{path}", headers=headers, **kwargs) as response:
+        return response.status, await response.json()
+
+
+class WebChatClient:
+    """A customer speaking Rasa's socketio protocol with a plain python-socketio client."""
+
+    def __init__(self, server: LiveServer, headers: Optional[Dict[str, str]] = None) -> None:
+        import socketio
+
+        self.server = server
+        self.headers = headers or {}
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.events: "asyncio.Queue[tuple]" = asyncio.Queue()
+        self.session_id: Optional[str] = None
+        for name in ("session_confirm", "bot_uttered", "history", "error", "typing"):
+            self.sio.on(name, self._recorder(name))
+
+    def _recorder(self, name: str):
+        async def record(data=None):
+            await self.events.put((name, data))
+
+        return record
+
+    async def connect(self) -> "WebChatClient":
+        await self.sio.connect(self.server.url, transports=["websocket"], socketio_path="/socket.io",
+                               headers=self.headers)
+        return self
+
+    async def next(self, *names: str, timeout: float = 20) -> tuple:
+        """The next event among `names` (others are skipped)."""
+        while True:
+            name, data = await asyncio.wait_for(self.events.get(), timeout)
+            if not names or name in names:
+                return name, data
+
+    async def start_session(self, session_id: Optional[str] = None) -> str:
+        await self.sio.emit("session_request", {"session_id": session_id})
+        _, data = await self.next("session_confirm")
+        self.session_id = data if isinstance(data, str) else data["session_id"]
+        return self.session_id
+
+    async def say(self, text: str, **extra: Any) -> None:
+        await self.sio.emit("user_uttered", {"message": text, "session_id": self.session_id, **extra})
+
+    async def replies_until_quiet(self, quiet: float = 1.5, first_timeout: float = 20) -> List[Dict[str, Any]]:
+        """Collect bot_uttered events: wait for the first, then until none arrive for `quiet` s."""
+        replies = []
+        _, first = await self.next("bot_uttered", timeout=first_timeout)
+        replies.append(first)
+        while True:
+            try:
+                _, data = await self.next("bot_uttered", timeout=quiet)
+            except asyncio.TimeoutError:
+                return replies
+            replies.append(data)
+
+    async def close(self) -> None:
+        await self.sio.disconnect()
