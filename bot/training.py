@@ -59,6 +59,10 @@ def train(data_dir: Path, output: Path, config_name: str = "config.yml", out: Te
     """Train data_dir/config_name into exactly `output` (a .tar.gz path); returns it."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ["LOG_LEVEL"] = "INFO"  # lets Rasa draw its per-epoch bar; loggers stay quiet below
+    # Rasa caches components under ./.rasa by default; keep that out of the work tree.
+    from bot.settings import PROJECT_ROOT
+
+    os.environ.setdefault("RASA_CACHE_DIRECTORY", str(PROJECT_ROOT / ".cache" / "rasa"))
     warnings.filterwarnings("ignore")  # Rasa's dependency deprecations say nothing to a trainer
     from bot.engine import quiet_rasa_logging
 

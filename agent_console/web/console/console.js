@@ -404,6 +404,7 @@ function onSocketConnect() {
 }
 
 function onSocketDisconnect(reason) {
+  state.queueSnapshotSeen = false; // the next connection must bring a fresh snapshot
   if (reason === 'io client disconnect') return; // we did it (logout)
   setConnectionStatus('down', 'reconnecting…');
   // The client does not retry on its own after the server closed the socket.
@@ -439,9 +440,12 @@ async function resyncAfterReconnect() {
   if (state.current) refreshOpenConversation();
 }
 
-/** The server sends `queue` on connect; if it does not arrive, rebuild the list over HTTP. */
+/**
+ * The server sends `queue` on connect; if it does not arrive, rebuild the list over HTTP.
+ * Events emitted in the server's connect handler reach us *before* the `connect` event,
+ * so the flag is reset on disconnect, never here.
+ */
 function expectQueueSnapshot() {
-  state.queueSnapshotSeen = false;
   setTimeout(() => {
     if (!state.queueSnapshotSeen && state.socket?.connected) refreshQueueOverHttp();
   }, QUEUE_SNAPSHOT_GRACE_MS);

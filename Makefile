@@ -1,0 +1,52 @@
+# Baton: `make run` and `make test` do all set-up on a fresh machine.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+BATON := $(VENV)/bin/baton
+MODEL := models/baton.tar.gz
+STAMP := $(VENV)/.installed
+
+export TF_CPP_MIN_LOG_LEVEL := 3
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test train evaluate venv chromium services clean help
+
+help:
+	@echo "make run       set up (venv, model, database) and start Baton on SQLite"
+	@echo "make test      set up and run the whole test suite"
+	@echo "make train     retrain the model from data/"
+	@echo "make evaluate  held-out accuracy and the handoff threshold curve (docs/evaluation)"
+
+$(STAMP): pyproject.toml constraints.txt
+	@if [ ! -x $(PY) ]; then \
+	  PY310=$$(.ci/find-python310) || exit 1; \
+	  echo "Creating $(VENV) with $$PY310"; \
+	  $$PY310 -m venv $(VENV); \
+	fi
+	@echo "Installing Baton and Rasa 3.6.21 (the first time takes 2–5 minutes, ~2.7 GB)…"
+	$(PY) -m pip install -q --upgrade "pip<25" wheel
+	$(PY) -m pip install -q -c constraints.txt -e ".[test]"
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+$(MODEL): | $(STAMP)
+	$(BATON) train --out $(MODEL)
+
+train: $(STAMP)
+	$(BATON) train --out $(MODEL)
+
+evaluate: $(STAMP)
+	$(BATON) evaluate
+
+run: $(STAMP) $(MODEL)
+	$(BATON) serve --demo --model $(MODEL)
+
+chromium:
+	@.ci/ensure-chromium
+
+test: $(STAMP) chromium
+	$(PY) -m pytest -q -p no:cacheprovider
+
+clean:
+	rm -rf $(VENV) models .cache baton.db baton.db-wal baton.db-shm
