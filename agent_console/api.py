@@ -85,7 +85,12 @@ async def list_conversations(request: web.Request) -> web.Response:
         limit = min(max(int(request.query.get("limit", 100)), 1), 500)
     except ValueError:
         return error(400, "bad_limit", "limit must be a number")
-    return web.json_response({"conversations": await store.list_conversations(statuses, limit)})
+    identity = None
+    if request.query.get("external_id"):
+        # Integrations look a customer up by who they are on a channel (e.g. the REST sender).
+        identity = (request.query.get("channel", "rest"), request.query["external_id"])
+    return web.json_response({"conversations": await store.list_conversations(statuses, limit,
+                                                                              identity=identity)})
 
 
 @requires(*READ_ROLES)

@@ -241,3 +241,65 @@ class WebChatClient:
 
     async def close(self) -> None:
         await self.sio.disconnect()
+
+
+async def add_user(server: LiveServer, role: str, name: Optional[str] = None) -> tuple:
+    """Create an account on the live server; returns (username, password, id)."""
+    username = name or f"{role}-{uuid.uuid4().hex[:8]}"
+    password = "pw-" + uuid.uuid4().hex[:12]
+    user = await server.acall(server.services.accounts.create_user(username, password, role,
+                                                                   username.title(), 5))
+    return username, password, user.id
+
+
+async def login(session, server: LiveServer, username: str, password: str) -> str:
+    async with session.post(f"{server.url}/api/login", json={"username": username, "password": password}) as r:
+        assert r.status == 200, await r.text()
+        return r.cookies["baton_session"].value
+
+
+class AgentClient:
+    """An agent console's Socket.IO connection to /agents."""
+
+    def __init__(self, server: LiveServer, token: str) -> None:
+        import socketio
+
+        self.server = server
+        self.token = token
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.events: "asyncio.Queue[tuple]" = asyncio.Queue()
+        for name in ("queue", "conversation", "message", "typing", "presence", "handoff"):
+            self.sio.on(name, self._recorder(name), namespace="/agents")
+
+    def _recorder(self, name: str):
+        async def record(data=None):
+            await self.events.put((name, data))
+
+        return record
+
+    async def connect(self, cookie: bool = True) -> "AgentClient":
+        headers = {"Cookie": f"baton_session={self.token}"} if cookie else {}
+        await self.sio.connect(self.server.url, namespaces=["/agents"], transports=["websocket"],
+                               headers=headers, auth=None if cookie else {"token": self.token})
+        return self
+
+    async def call(self, event: str, data: Dict[str, Any], timeout: float = 20) -> Dict[str, Any]:
+        return await self.sio.call(event, data, namespace="/agents", timeout=timeout)
+
+    async def wait_for(self, name: str, predicate=lambda d: True, timeout: float = 20):
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            remaining = deadline - asyncio.get_running_loop().time()
+            event, data = await asyncio.wait_for(self.events.get(), max(remaining, 0.01))
+            if event == name and predicate(data):
+                return data
+
+    async def close(self) -> None:
+        await self.sio.disconnect()
+
+
+def http_session():
+    """A client session that keeps cookies for 127.0.0.1 (aiohttp drops IP-host cookies by default)."""
+    import aiohttp
+
+    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))

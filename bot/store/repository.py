@@ -245,8 +245,12 @@ class ConversationStore:
 
     async def list_conversations(self, statuses: Sequence[str], limit: int = 100,
                                  assignee_id: Optional[int] = None,
-                                 customer_id: Optional[int] = None) -> List[Dict[str, Any]]:
+                                 customer_id: Optional[int] = None,
+                                 identity: Optional[Tuple[str, str]] = None) -> List[Dict[str, Any]]:
         query = select(Conversation.id).where(Conversation.status.in_(list(statuses)))
+        if identity is not None:
+            query = query.join(ChannelIdentity, ChannelIdentity.id == Conversation.identity_id).where(
+                ChannelIdentity.channel == identity[0], ChannelIdentity.external_id == identity[1])
         if assignee_id is not None:
             query = query.where(Conversation.assignee_id == assignee_id)
         if customer_id is not None:

@@ -23,17 +23,11 @@ async def conversation_of(session, server, conversation_id):
     return body
 
 
-async def conversation_for_sender(session, server, external_id):
-    status, body = await api(session, server, "/api/conversations?status=bot,queued,assigned,resolved&limit=500")
-    assert status == 200
-    for conversation in body["conversations"]:
-        detail = await conversation_of(session, server, conversation["id"])
-        if any(m["sender"] == "customer" and m.get("channel") for m in detail["messages"]):
-            ctx_status, ctx = await api(session, server, f"/api/conversations/{conversation['id']}/context")
-            ids = [i["external_id"] for i in ctx["customer"]["identities"]]
-            if external_id in ids:
-                return detail
-    raise AssertionError(f"no conversation for {external_id}")
+async def conversation_for_sender(session, server, external_id, channel="rest"):
+    status, body = await api(session, server, f"/api/conversations?status=bot,queued,assigned,resolved"
+                                              f"&channel={channel}&external_id={external_id}")
+    assert status == 200 and len(body["conversations"]) == 1, body
+    return await conversation_of(session, server, body["conversations"][0]["id"])
 
 
 async def test_greeting_is_answered_by_the_bot(server):

@@ -344,9 +344,12 @@ function resetSession() {
   }
   Object.assign(state, {
     me: null, socket: null, connectedOnce: false, queueSnapshotSeen: false, maxMessageId: 0,
-    current: null, currentContext: null, pending: [], noteMode: false, canned: [], agents: [],
+    current: null, currentContext: null, pending: [], noteMode: false, canned: [], agents: [], myPresence: 'online',
   });
+  $('presence-select').value = 'online';
+  setNoteMode(false);
   for (const map of [state.conversations, state.messages, state.unread, state.drafts]) map.clear();
+  document.querySelector('.toasts')?.remove();
   setChildren($('queue-list'));
   setChildren($('agent-list'));
   setChildren($('transcript'));
@@ -565,7 +568,8 @@ function ingestMessage(message) {
   if (message.conversation_id === state.current?.id) {
     insertMessageNode(message);
     if (message.sender === 'customer') showCustomerTyping(false);
-  } else if (message.sender === 'customer') {
+  } else if (message.sender === 'customer' && state.conversations.get(message.conversation_id)?.status !== 'bot') {
+    // Conversations the bot is handling are not counted: that would be noise, not work.
     state.unread.set(message.conversation_id, (state.unread.get(message.conversation_id) || 0) + 1);
     updateTitle();
   }
@@ -714,8 +718,13 @@ function moveSelection(step) {
   });
 }
 
+/** The title counts what needs *me*: queued conversations and mine (not colleagues' chats). */
 function updateTitle() {
-  const total = [...state.unread.values()].reduce((sum, n) => sum + n, 0);
+  const needsMe = (id) => {
+    const conv = state.conversations.get(id);
+    return !conv || conv.status === 'queued' || isMine(conv);
+  };
+  const total = [...state.unread].reduce((sum, [id, n]) => sum + (needsMe(id) ? n : 0), 0);
   document.title = total ? `(${total}) ${BASE_TITLE}` : BASE_TITLE;
 }
 
@@ -880,6 +889,7 @@ async function transferCurrent() {
 
 function renderTransferOptions() {
   const select = $('transfer');
+  if (document.activeElement === select) return; // don't reset a choice being made
   const candidates = state.agents.filter((a) =>
     a.id !== state.me?.id && a.id !== state.current?.assignee?.id && a.active !== false
     && (a.role === 'agent' || a.role === 'admin'));

@@ -1,0 +1,251 @@
+"""The customer web chat spoken exactly as Rasa's socketio channel documents it, with no browser.
+
+A plain python-socketio client: `session_request {session_id: null}` → `session_confirm`,
+`user_uttered {message, session_id, customData}` → `bot_uttered`. One live Baton on SQLite
+whose allow-list names only the shop's origin, and one with a tight per-session rate limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import aiohttp
+import pytest
+import socketio
+
+from tests.support import LiveServer, WebChatClient, api, make_settings
+
+SHOP = "http://shop.example"
+EVIL = "http://evil.example"
+
+
+@pytest.fixture(scope="module")
+def baton(tmp_path_factory, faulty_engine, model_path):
+    """Baton whose BATON_ALLOWED_ORIGINS lists only the shop."""
+    db = tmp_path_factory.mktemp("webchat-protocol") / "baton.db"
+    live = LiveServer(make_settings(f"sqlite+aiosqlite:///{db}", model_path, allowed_origins=[SHOP]),
+                      faulty_engine).start()
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="module")
+def strict_baton(tmp_path_factory, faulty_engine, model_path):
+    """Baton that lets one chat session send only three messages a minute."""
+    db = tmp_path_factory.mktemp("webchat-ratelimit") / "baton.db"
+    live = LiveServer(make_settings(f"sqlite+aiosqlite:///{db}", model_path, customer_messages_per_minute=3),
+                      faulty_engine).start()
+    yield live
+    live.stop()
+
+
+async def conversation_id_of(server: LiveServer, session_id: str) -> Optional[int]:
+    """The conversation the server keeps for a web chat session (None: nothing stored yet)."""
+    identity = server.services.webchat.signer.verify(session_id)
+    assert identity, f"{session_id!r} is not a session id this server issued"
+    return await server.acall(server.services.store.latest_conversation_for("webchat", identity))
+
+
+async def conversation_detail(http, server: LiveServer, conversation_id: int) -> Dict[str, Any]:
+    status, body = await api(http, server, f"/api/conversations/{conversation_id}")
+    assert status == 200, body
+    return body
+
+
+async def next_matching(client: WebChatClient, name: str, predicate: Callable[[Any], bool] = lambda d: True,
+                        timeout: float = 20) -> Any:
+    """The next `name` event whose data satisfies `predicate`; other events are skipped."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            raise AssertionError(f"no {name} event matching the check within {timeout} s")
+        event, data = await asyncio.wait_for(client.events.get(), remaining)
+        if event == name and predicate(data):
+            return data
+
+
+async def turn_done(client: WebChatClient, timeout: float = 20) -> None:
+    """The server says the bot stopped typing: it has handled the message we just sent."""
+    await next_matching(client, "typing", lambda d: d == {"who": "bot", "typing": False}, timeout)
+
+
+async def customer(server: LiveServer, **headers: str) -> WebChatClient:
+    client = await WebChatClient(server, headers=headers or None).connect()
+    await client.start_session(None)
+    return client
+
+
+async def test_greeting_offers_quick_replies_in_rasa_shape(baton):
+    client = await customer(baton)
+    try:
+        await client.say("hello", customData={"page_url": f"{SHOP}/"})
+        replies = await client.replies_until_quiet()
+        offered = [r for r in replies if r.get("quick_replies")]
+        assert offered, f"the greeting response has buttons, but no quick_replies came: {replies}"
+        quick = offered[0]["quick_replies"]
+        assert all(set(q) == {"content_type", "title", "payload"} and q["content_type"] == "text" for q in quick)
+        assert {"title": "Track my order", "payload": "/order_status"} in [
+            {"title": q["title"], "payload": q["payload"]} for q in quick]
+        assert isinstance(offered[0]["text"], str) and offered[0]["text"].strip()
+        assert all("sender" not in r for r in replies), "bot answers carry no agent/system sender"
+    finally:
+        await client.close()
+
+
+async def test_custom_data_is_kept_on_the_conversation(baton):
+    client = await customer(baton)
+    page = f"{SHOP}/products/{uuid.uuid4().hex[:6]}?ref=mail"
+    try:
+        await client.say("what are your opening hours?", customData={"page_url": page, "language": "en-GB"})
+        await client.replies_until_quiet()
+        conversation_id = await conversation_id_of(baton, client.session_id)
+        assert conversation_id is not None
+        async with aiohttp.ClientSession() as http:
+            detail = await conversation_detail(http, baton, conversation_id)
+        assert detail["conversation"]["channel"] == "webchat"
+        assert detail["conversation"]["metadata"]["page_url"] == page
+    finally:
+        await client.close()
+
+
+async def test_agent_reply_arrives_as_bot_uttered_from_the_agent(baton):
+    client = await customer(baton)
+    try:
+        await client.say("I want to talk to a person")
+        notice = await next_matching(client, "bot_uttered")
+        assert notice.get("sender") == "system" and "queue" in notice["text"], notice
+        conversation_id = await conversation_id_of(baton, client.session_id)
+        async with aiohttp.ClientSession() as http:
+            status, body = await api(http, baton, f"/api/conversations/{conversation_id}/claim", "POST")
+            assert status == 200 and body["conversation"]["status"] == "assigned", body
+            text = f"Hello, this is a person ({uuid.uuid4().hex[:6]})"
+            status, body = await api(http, baton, f"/api/conversations/{conversation_id}/reply", "POST",
+                                     json={"text": text})
+            assert status == 200, body
+        reply = await next_matching(client, "bot_uttered", lambda d: d.get("sender") == "agent")
+        assert reply["text"] == text
+        assert reply["agent_name"], "agent replies name the agent"
+        assert reply["message_id"] == body["message"]["id"]
+    finally:
+        await client.close()
+
+
+async def test_bad_payloads_get_an_error_and_nothing_is_stored(baton):
+    client = await WebChatClient(baton).connect()
+    try:
+        await client.sio.emit("user_uttered", {"message": "before any session", "session_id": None})
+        _, data = await client.next("error", "bot_uttered")
+        assert data["error"] == "no_session"
+
+        session_id = await client.start_session(None)
+        bad: List[Tuple[Any, str]] = [
+            ({"message": "x" * 100_000, "session_id": session_id}, "message_too_long"),
+            ({"message": 42, "session_id": session_id}, "missing_message"),
+            ({"message": ["hello"], "session_id": session_id}, "missing_message"),
+            ({"session_id": session_id}, "missing_message"),
+            ({"message": "   ", "session_id": session_id}, "empty_message"),
+            ({"message": "hi\x00there", "session_id": session_id}, "bad_message"),
+            ({"message": "hello", "session_id": session_id, "customData": "page=/x"}, "bad_metadata"),
+            ("hello", "malformed"),
+            (["hello", session_id], "malformed"),
+        ]
+        for payload, code in bad:
+            await client.sio.emit("user_uttered", payload)
+            name, data = await client.next("error", "bot_uttered")
+            assert (name, data.get("error")) == ("error", code), (str(payload)[:80], name, data)
+            assert isinstance(data.get("message"), str) and data["message"]
+        assert client.sio.connected
+        assert await conversation_id_of(baton, session_id) is None, "a refused payload was stored"
+
+        # The same connection still chats, and only the good message is kept.
+        await client.say("hello")
+        replies = await client.replies_until_quiet()
+        assert replies and replies[0]["text"].strip()
+        conversation_id = await conversation_id_of(baton, session_id)
+        async with aiohttp.ClientSession() as http:
+            detail = await conversation_detail(http, baton, conversation_id)
+        assert [m["text"] for m in detail["messages"] if m["sender"] == "customer"] == ["hello"]
+    finally:
+        await client.close()
+
+
+async def test_rate_limit_stops_the_customer_but_not_the_agent(strict_baton):
+    client = await customer(strict_baton)
+    try:
+        await client.say("I want to talk to a person")
+        # (`typing: false` precedes the replies, so the handoff notice marks the end of this turn.)
+        await next_matching(client, "bot_uttered", lambda d: d.get("sender") == "system")
+        for text in ("are you there?", "hello?"):
+            await client.say(text)
+            await turn_done(client)
+        await client.say("one too many")
+        name, data = await client.next("error", "bot_uttered")
+        assert (name, data["error"]) == ("error", "rate_limited"), data
+        assert client.sio.connected
+
+        conversation_id = await conversation_id_of(strict_baton, client.session_id)
+        async with aiohttp.ClientSession() as http:
+            status, body = await api(http, strict_baton, f"/api/conversations/{conversation_id}/claim", "POST")
+            assert status == 200, body
+            sent = []
+            for n in range(5):
+                status, body = await api(http, strict_baton, f"/api/conversations/{conversation_id}/reply",
+                                         "POST", json={"text": f"agent line {n}"})
+                assert status == 200, (n, body)
+                sent.append(body["message"]["text"])
+            got = [(await next_matching(client, "bot_uttered", lambda d: d.get("sender") == "agent"))["text"]
+                   for _ in sent]
+            assert got == sent
+            detail = await conversation_detail(http, strict_baton, conversation_id)
+        customer_texts = [m["text"] for m in detail["messages"] if m["sender"] == "customer"]
+        assert customer_texts == ["I want to talk to a person", "are you there?", "hello?"]
+    finally:
+        await client.close()
+
+
+async def test_a_disallowed_origin_is_refused_at_connect(baton):
+    evil = WebChatClient(baton, headers={"Origin": EVIL})
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await evil.connect()
+    assert not evil.sio.connected
+
+    shop = await customer(baton, Origin=SHOP)
+    try:
+        assert baton.services.webchat.signer.verify(shop.session_id)
+    finally:
+        await shop.close()
+
+
+async def test_rest_channel_answers_the_shop_and_refuses_other_origins(baton):
+    body = {"sender": f"rest-{uuid.uuid4().hex[:8]}", "message": "hello"}
+    async with aiohttp.ClientSession() as http:
+        url = f"{baton.url}/webhooks/rest/webhook"
+        async with http.post(url, json=body, headers={"Origin": EVIL}) as response:
+            assert response.status == 403
+            assert "Access-Control-Allow-Origin" not in response.headers
+            assert (await response.json())["error"] == "origin_not_allowed"
+        async with http.post(url, json=body, headers={"Origin": SHOP}) as response:
+            assert response.status == 200
+            assert response.headers["Access-Control-Allow-Origin"] == SHOP
+            replies = await response.json()
+            assert replies and replies[0]["recipient_id"] == body["sender"]
+
+
+async def test_batons_own_pages_may_still_connect(baton):
+    """The demo shop at Baton's `/` embeds the widget from Baton itself (same origin)."""
+    own = WebChatClient(baton, headers={"Origin": baton.url})
+    try:
+        await own.connect()
+    except socketio.exceptions.ConnectionError as exc:
+        raise AssertionError(
+            f"Baton's own origin {baton.url} was refused with allowed_origins={[SHOP]}: "
+            "bot/app.py _same_origin_too() expects (origin, environ) but Engine.IO calls it with the origin "
+            "only, so the same-origin check never sees the Host") from exc
+    try:
+        assert (await own.start_session(None))
+    finally:
+        await own.close()
