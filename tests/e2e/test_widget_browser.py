@@ -286,6 +286,7 @@ async def test_an_origin_not_in_the_allow_list_cannot_chat(baton, shop, context)
     webhook = f"{baton.url}/webhooks/rest/webhook"
     sender = f"evil-{uuid.uuid4().hex[:8]}"
     refused = await browser_post(page, webhook, {"sender": sender, "message": "hello"})
+    print("REFUSED", refused, frames)
     assert "error" in refused or refused["status"] == 403, refused
     assert await baton.acall(baton.services.store.latest_conversation_for("rest", sender)) is None
 

@@ -439,6 +439,8 @@ async function resyncAfterReconnect() {
   } else {
     const missed = [...(answer.messages || [])].sort((a, b) => a.id - b.id);
     for (const message of missed) ingestMessage(message);
+    // The server also answers with the open list: a fresher snapshot than the one sent on connect.
+    if (Array.isArray(answer.conversations)) onQueueSnapshot({ conversations: answer.conversations });
   }
   if (state.current) refreshOpenConversation();
 }
@@ -454,13 +456,12 @@ function expectQueueSnapshot() {
   }, QUEUE_SNAPSHOT_GRACE_MS);
 }
 
+/** Without `status` the server lists every open conversation (bot, queued, assigned). */
 async function refreshQueueOverHttp() {
-  for (const status of ['queued', 'assigned', 'bot']) {
-    try {
-      const { conversations } = await api('GET', `/api/conversations?status=${status}&limit=100`);
-      (conversations || []).forEach(upsertConversation);
-    } catch { /* keep what we have */ }
-  }
+  try {
+    const { conversations } = await api('GET', '/api/conversations?limit=200');
+    if (!state.queueSnapshotSeen) onQueueSnapshot({ conversations });
+  } catch { /* keep what we have */ }
 }
 
 /** Emit with an ack; always resolves to {ok, ...} so callers have one error path. */
@@ -1348,6 +1349,7 @@ function definitionList(entries) {
 
 function renderValue(key, value) {
   if (typeof value === 'object') return JSON.stringify(value);
+  if (/_at$/.test(key) && parseTime(value) !== null) return formatDate(value);
   const url = /url|link|href/i.test(key) ? safeHttpUrl(value) : null;
   return url ? el('a', { href: url, target: '_blank', rel: 'noopener noreferrer' }, String(value)) : String(value);
 }
@@ -1360,9 +1362,11 @@ function renderCustomerPanel() {
   }
   const context = state.currentContext || {};
   const customer = { ...(conv.customer || {}), ...(context.customer || {}) };
-  const skip = new Set(['id', 'name', 'email', 'identities', 'metadata', 'attributes']);
+  const skip = new Set(['id', 'name', 'email', 'identities', 'metadata', 'attributes', 'profile']);
   const profile = Object.entries(customer).filter(([key, value]) => !skip.has(key) && typeof value !== 'object');
-  const metadata = { ...(customer.metadata || {}), ...(customer.attributes || {}), ...(conv.metadata || {}) };
+  const metadata = {
+    ...(customer.profile || {}), ...(customer.attributes || {}), ...(customer.metadata || {}), ...(conv.metadata || {}),
+  };
 
   setChildren($('customer-panel'),
     el('header', { class: 'panel-head' },
@@ -1466,7 +1470,7 @@ function renderAgents() {
     el('span', { class: `dot dot-${cssToken(a.presence || 'offline')}`, role: 'img', 'aria-label': a.presence || 'offline' }),
     el('span', { class: 'agent-name' }, `${agentName(a)}${a.id === state.me?.id ? ' (you)' : ''}`),
     el('span', { class: 'muted agent-load', title: 'Assigned conversations / capacity' },
-      `${load.get(a.id) || 0}${a.capacity ? `/${a.capacity}` : ''}`))));
+      `${a.active_conversations ?? load.get(a.id) ?? 0}${a.capacity ? `/${a.capacity}` : ''}`))));
 }
 
 async function changePresence() {
@@ -1606,8 +1610,13 @@ function renderReview(items) {
 
 function renderReviewItem(item) {
   const message = { ...(item.message || {}), label: item.label ?? item.message?.label ?? null };
-  const predicted = item.predicted || message.nlu || {};
-  const nlu = { ...(message.nlu || {}), intent: predicted.intent ?? predicted.name, confidence: predicted.confidence };
+  // The server sends `predicted` as the intent name plus a sibling `confidence`; objects are accepted too.
+  const predicted = item.predicted;
+  const nlu = {
+    ...(message.nlu || {}),
+    intent: typeof predicted === 'string' ? predicted : (predicted?.intent ?? predicted?.name ?? message.nlu?.intent),
+    confidence: item.confidence ?? predicted?.confidence ?? message.nlu?.confidence,
+  };
   if (typeof message.id === 'number') state.messages.set(message.id, { ...state.messages.get(message.id), ...message });
   return el('li', { class: 'review-item', 'data-testid': 'review-item', 'data-message-id': message.id ?? '' },
     el('div', { class: 'review-text' }, message.text ?? ''),
