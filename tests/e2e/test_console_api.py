@@ -258,3 +258,61 @@ async def test_context_shows_crm_orders_for_a_known_email(server):
         assert ctx["customer"]["email"] == "ada@example.com"
         assert {o["number"] for o in ctx["crm"]["orders"]} >= {"12345", "12001"}
         assert ctx["crm"]["tickets"][0]["subject"] == "Jacket zipper stuck"
+
+
+async def test_typing_indicators_travel_both_ways(server):
+    username, password, _ = await add_user(server, "agent")
+    async with http_session() as http:
+        token = await login(http, server, username, password)
+    agent = await AgentClient(server, token).connect()
+    customer = await WebChatClient(server).connect()
+    try:
+        await customer.start_session()
+        await customer.say("I want to talk to a person")
+        await customer.replies_until_quiet()
+        handoff = await agent.wait_for("handoff")
+        conversation_id = handoff["id"]
+        assert (await agent.call("claim", {"conversation_id": conversation_id}))["ok"]
+        await customer.sio.emit("typing", {"session_id": customer.session_id, "typing": True})
+        seen = await agent.wait_for("typing", lambda d: d["conversation_id"] == conversation_id)
+        assert seen["who"] == "customer" and seen["typing"] is True
+        assert (await agent.call("typing", {"conversation_id": conversation_id, "typing": True}))["ok"]
+        _, shown = await customer.next("typing")
+        while shown.get("who") != "agent":
+            _, shown = await customer.next("typing")
+        assert shown == {"who": "agent", "typing": True}
+    finally:
+        await customer.close()
+        await agent.close()
+
+
+async def test_transfer_moves_the_conversation_to_another_agent(server):
+    first = await add_user(server, "agent")
+    second = await add_user(server, "agent")
+    async with http_session() as http:
+        _, conversation_id = await handed_off_conversation(http, server)
+        await login(http, server, first[0], first[1])
+        async with http.post(f"{server.url}/api/conversations/{conversation_id}/claim") as r:
+            assert r.status == 200
+        async with http.post(f"{server.url}/api/conversations/{conversation_id}/transfer",
+                             json={"agent_id": second[2]}) as r:
+            body = await r.json()
+            assert r.status == 200 and body["conversation"]["assignee"]["id"] == second[2]
+        # The first agent no longer owns it, so may not reply.
+        async with http.post(f"{server.url}/api/conversations/{conversation_id}/reply", json={"text": "hi"}) as r:
+            assert r.status == 403 and (await r.json())["error"] == "not_assignee"
+
+
+async def test_replies_need_text_and_an_open_conversation(server):
+    username, password, _ = await add_user(server, "agent")
+    async with http_session() as http:
+        who, conversation_id = await handed_off_conversation(http, server)
+        await login(http, server, username, password)
+        async with http.post(f"{server.url}/api/conversations/{conversation_id}/reply", json={"text": "  "}) as r:
+            assert r.status == 422
+        async with http.post(f"{server.url}/api/conversations/{conversation_id}/resolve") as r:
+            assert r.status == 200
+        async with http.post(f"{server.url}/api/conversations/{conversation_id}/reply", json={"text": "late"}) as r:
+            assert r.status == 409 and (await r.json())["error"] == "not_taken_over"
+        async with http.post(f"{server.url}/api/conversations/999999/claim") as r:
+            assert r.status == 404
