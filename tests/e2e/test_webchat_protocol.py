@@ -21,12 +21,41 @@ SHOP = "http://shop.example"
 EVIL = "http://evil.example"
 
 
+def start_conversation_ids_far_away(live: LiveServer) -> int:
+    """Give this server's conversations ids no other test server uses; returns the first id.
+
+    Every test server shares one loaded Rasa engine, and the engine keeps the bot's memory
+    (tracker, paused or not) under `conversation-<id>`. Ids restart at 1 in each database, so
+    a fresh server's conversation 1 would inherit the memory of another server's conversation 1
+    (a paused tracker makes the bot silent). A resolved placeholder row moves the next id away.
+    """
+    from bot.store.tables import ChannelIdentity, Conversation, Customer
+
+    first = (uuid.uuid4().int % 1_000_000 + 1) * 1000
+
+    async def seed() -> None:
+        async with live.services.store.sessions() as session, session.begin():
+            customer = Customer(name="id placeholder")
+            session.add(customer)
+            await session.flush()
+            identity = ChannelIdentity(customer_id=customer.id, channel="placeholder",
+                                       external_id=uuid.uuid4().hex)
+            session.add(identity)
+            await session.flush()
+            session.add(Conversation(id=first - 1, customer_id=customer.id, identity_id=identity.id,
+                                     channel="placeholder", status="resolved"))
+
+    live.call(seed())
+    return first
+
+
 @pytest.fixture(scope="module")
 def baton(tmp_path_factory, faulty_engine, model_path):
     """Baton whose BATON_ALLOWED_ORIGINS lists only the shop."""
     db = tmp_path_factory.mktemp("webchat-protocol") / "baton.db"
     live = LiveServer(make_settings(f"sqlite+aiosqlite:///{db}", model_path, allowed_origins=[SHOP]),
                       faulty_engine).start()
+    start_conversation_ids_far_away(live)
     yield live
     live.stop()
 
@@ -37,6 +66,7 @@ def strict_baton(tmp_path_factory, faulty_engine, model_path):
     db = tmp_path_factory.mktemp("webchat-ratelimit") / "baton.db"
     live = LiveServer(make_settings(f"sqlite+aiosqlite:///{db}", model_path, customer_messages_per_minute=3),
                       faulty_engine).start()
+    start_conversation_ids_far_away(live)
     yield live
     live.stop()
 
@@ -209,9 +239,12 @@ async def test_rate_limit_stops_the_customer_but_not_the_agent(strict_baton):
 
 async def test_a_disallowed_origin_is_refused_at_connect(baton):
     evil = WebChatClient(baton, headers={"Origin": EVIL})
-    with pytest.raises(socketio.exceptions.ConnectionError):
-        await evil.connect()
-    assert not evil.sio.connected
+    try:
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await evil.connect()
+        assert not evil.sio.connected
+    finally:
+        await evil.close()  # releases the client's HTTP session
 
     shop = await customer(baton, Origin=SHOP)
     try:
@@ -241,6 +274,7 @@ async def test_batons_own_pages_may_still_connect(baton):
     try:
         await own.connect()
     except socketio.exceptions.ConnectionError as exc:
+        await own.close()
         raise AssertionError(
             f"Baton's own origin {baton.url} was refused with allowed_origins={[SHOP]}: "
             "bot/app.py _same_origin_too() expects (origin, environ) but Engine.IO calls it with the origin "

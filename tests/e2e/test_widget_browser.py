@@ -62,6 +62,34 @@ SHOP_PAGE = """<!doctype html>
 """
 
 
+def start_conversation_ids_far_away(live: LiveServer) -> int:
+    """Give this server's conversations ids no other test server uses; returns the first id.
+
+    Every test server shares one loaded Rasa engine, and the engine keeps the bot's memory
+    (tracker, paused or not) under `conversation-<id>`. Ids restart at 1 in each database, so
+    a fresh server's conversation 1 would inherit the memory of another server's conversation 1
+    (a paused tracker makes the bot silent). A resolved placeholder row moves the next id away.
+    """
+    from bot.store.tables import ChannelIdentity, Conversation, Customer
+
+    first = (uuid.uuid4().int % 1_000_000 + 1) * 1000
+
+    async def seed() -> None:
+        async with live.services.store.sessions() as session, session.begin():
+            customer = Customer(name="id placeholder")
+            session.add(customer)
+            await session.flush()
+            identity = ChannelIdentity(customer_id=customer.id, channel="placeholder",
+                                       external_id=uuid.uuid4().hex)
+            session.add(identity)
+            await session.flush()
+            session.add(Conversation(id=first - 1, customer_id=customer.id, identity_id=identity.id,
+                                     channel="placeholder", status="resolved"))
+
+    live.call(seed())
+    return first
+
+
 # ---- fixtures ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -85,6 +113,7 @@ def baton(tmp_path_factory, faulty_engine, model_path, shop_origin):
     db = tmp_path_factory.mktemp("widget-browser") / "baton.db"
     live = LiveServer(make_settings(f"sqlite+aiosqlite:///{db}", model_path, allowed_origins=[shop_origin]),
                       faulty_engine).start()
+    start_conversation_ids_far_away(live)
     yield live
     live.stop()
 
@@ -286,7 +315,6 @@ async def test_an_origin_not_in_the_allow_list_cannot_chat(baton, shop, context)
     webhook = f"{baton.url}/webhooks/rest/webhook"
     sender = f"evil-{uuid.uuid4().hex[:8]}"
     refused = await browser_post(page, webhook, {"sender": sender, "message": "hello"})
-    print("REFUSED", refused, frames)
     assert "error" in refused or refused["status"] == 403, refused
     assert await baton.acall(baton.services.store.latest_conversation_for("rest", sender)) is None
 

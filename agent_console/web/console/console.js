@@ -569,12 +569,16 @@ function ingestMessage(message) {
   if (message.conversation_id === state.current?.id) {
     insertMessageNode(message);
     if (message.sender === 'customer') showCustomerTyping(false);
-  } else if (message.sender === 'customer' && state.conversations.get(message.conversation_id)?.status !== 'bot') {
+  } else if (message.sender === 'customer' && isHumanHandled(state.conversations.get(message.conversation_id))) {
     // Conversations the bot is handling are not counted: that would be noise, not work.
     state.unread.set(message.conversation_id, (state.unread.get(message.conversation_id) || 0) + 1);
     updateTitle();
   }
   scheduleQueueRender();
+}
+
+function isHumanHandled(conv) {
+  return conv?.status === 'queued' || conv?.status === 'assigned';
 }
 
 /** Store messages from an `open` answer without counting them as unread. */
