@@ -37,7 +37,7 @@ train: $(STAMP)
 	$(BATON) train --out $(MODEL)
 
 evaluate: $(STAMP)
-	$(BATON) evaluate
+	$(BATON) evaluate --config config.yml --out docs/evaluation/production
 
 run: $(STAMP) $(MODEL)
 	$(BATON) serve --demo --model $(MODEL)

@@ -62,22 +62,14 @@ class Services:
 
 
 def _cors_origins(settings: Settings) -> Any:
-    """Engine.IO's origin check covers the customer channel; the agent namespace checks again."""
+    """Engine.IO's origin check covers the customer channel; the agent namespace checks again.
+
+    python-engineio 4.11 calls a callable check without the request, so Baton's own
+    origins are listed explicitly rather than derived from the Host header.
+    """
     if "*" in settings.allowed_origins:
         return "*"
-    return list(dict.fromkeys([*settings.allowed_origins, *settings.console_origins]))
-
-
-def _same_origin_too(allowed: Any):
-    # A list disables Engine.IO's same-origin default; Baton's own pages must still connect.
-    if allowed == "*":
-        return "*"
-
-    def check(origin: str, environ: Dict[str, Any] = None) -> bool:
-        host = (environ or {}).get("HTTP_HOST")
-        return origin in allowed or origin_allowed(origin, host, ())
-
-    return check
+    return list(dict.fromkeys([*settings.allowed_origins, *settings.console_origins, *settings.own_origins]))
 
 
 @web.middleware
@@ -90,7 +82,7 @@ async def origin_guard(request: web.Request, handler):
         return error(403, "origin_not_allowed", f"origin {origin} may not use the console API")
     if path.startswith("/webhooks/") and origin:
         if "*" not in settings.allowed_origins and origin not in settings.allowed_origins \
-                and not origin_allowed(origin, request.host, ()):
+                and origin not in settings.own_origins and not origin_allowed(origin, request.host, ()):
             return error(403, "origin_not_allowed", f"origin {origin} is not in BATON_ALLOWED_ORIGINS")
         if request.method == "OPTIONS":
             response: web.StreamResponse = web.Response(status=204)
@@ -124,7 +116,7 @@ def create_app(settings: Settings, engine: Optional[RasaEngine] = None, run_migr
     channels = ChannelRegistry()
     cors = _cors_origins(settings)
     manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
-    sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins=_same_origin_too(cors),
+    sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins=cors,
                                client_manager=manager, max_http_buffer_size=1_000_000)
     webchat = WebChatNamespace(flow, store, bus, SessionSigner(settings.secret_key,
                                                                settings.session_lifetime_days * 86400),

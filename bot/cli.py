@@ -167,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="held-out intent accuracy and the handoff threshold curve")
     common(p)
     p.add_argument("--config", default="config-fast.yml", help="config inside data/ to evaluate")
-    p.add_argument("--out", default=str(PROJECT_ROOT / "docs" / "evaluation"), help="report directory")
+    p.add_argument("--out", default=str(PROJECT_ROOT / "docs" / "evaluation" / "fast"), help="report directory")
     p.add_argument("--seed", type=int, default=7, help="split seed")
     p.add_argument("--holdout", type=float, default=0.2, help="held-out fraction per intent")
     p.set_defaults(func=cmd_evaluate)

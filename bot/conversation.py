@@ -30,9 +30,9 @@ HANDOFF_TEXT = ("I'm bringing in a person from our team who can help. "
                 "You are number {position} in the queue.")
 
 
-def rasa_key(conversation_id: int) -> str:
-    """The sender id the bot's tracker knows a conversation by."""
-    return f"conversation-{conversation_id}"
+def rasa_key(conversation) -> str:
+    """The sender id the bot's tracker knows a conversation by (its uid, unique across databases)."""
+    return f"conversation-{conversation.uid}"
 
 
 class ConversationFlow:
@@ -69,7 +69,7 @@ class ConversationFlow:
 
     async def _turn(self, inbound: InboundMessage, stored: StoredInbound) -> TurnResult:
         conversation, message = stored.conversation, stored.message
-        key = rasa_key(conversation.id)
+        key = rasa_key(conversation)
         status = ConversationStatus(conversation.status)
         if stored.reopened:
             await self._safely(self.engine.resume(key))
@@ -92,25 +92,25 @@ class ConversationFlow:
             return TurnResult(conversation.id, message.id, [], status=status)
 
         if failure is not None:
-            return await self._hand_off(conversation.id, message.id, self.policy.on_failure(failure), None,
+            return await self._hand_off(conversation, message.id, self.policy.on_failure(failure), None,
                                         inbound)
         assert parse is not None
         decision = self.policy.decide(parse, conversation.consecutive_misses)
         if decision.hands_off:
-            return await self._hand_off(conversation.id, message.id, decision, parse, inbound)
+            return await self._hand_off(conversation, message.id, decision, parse, inbound)
 
         try:
             force = FALLBACK_INTENT if decision.verdict is Verdict.REPHRASE else None
             replies = await self.engine.respond(key, parse, inbound.metadata, force_intent=force)
         except BotFailure as exc:
             log.warning("conversation %s: bot failed: %s", conversation.id, exc)
-            return await self._hand_off(conversation.id, message.id, self.policy.on_failure(exc), None, inbound)
+            return await self._hand_off(conversation, message.id, self.policy.on_failure(exc), None, inbound)
 
         replies = [r for r in replies if not r.is_empty()]
         if decision.verdict is Verdict.ANSWER and not replies:
             decision = self.policy.after_empty_reply(conversation.consecutive_misses)
             if decision.hands_off:
-                return await self._hand_off(conversation.id, message.id, decision, None, inbound)
+                return await self._hand_off(conversation, message.id, decision, None, inbound)
         if decision.verdict is Verdict.REPHRASE and not replies:
             replies = [BotReply(text=REPHRASE_TEXT)]
 
@@ -125,9 +125,10 @@ class ConversationFlow:
         return TurnResult(conversation.id, message.id, serialised, decision=decision,
                           status=ConversationStatus.BOT)
 
-    async def _hand_off(self, conversation_id: int, message_id: int, decision: HandoffDecision,
+    async def _hand_off(self, conversation, message_id: int, decision: HandoffDecision,
                         parse: Optional[NluParse], inbound: InboundMessage) -> TurnResult:
-        key = rasa_key(conversation_id)
+        key = rasa_key(conversation)
+        conversation_id = conversation.id
         try:
             await self.store.transition(conversation_id, Transition.HANDOFF, {
                 "handoff_reason": decision.reason.value if decision.reason else None,

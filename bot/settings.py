@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     data_dir: Path = PROJECT_ROOT / "data"
     host: str = "127.0.0.1"
     port: int = 5005
+    public_url: Optional[str] = None  # how browsers reach Baton, e.g. https://baton.example.com
 
     # Security
     secret_key: str = Field(default_factory=lambda: secrets.token_hex(32))
@@ -44,8 +45,11 @@ class Settings(BaseSettings):
     console_origins: List[str] = Field(default_factory=list)
     secure_cookies: bool = False
 
-    # Handoff policy (defaults from `baton evaluate`, see docs/handoff.md)
-    confidence_threshold: float = 0.55
+    # Handoff policy. The threshold is the one `baton evaluate --config config.yml` chose
+    # for the production model (docs/evaluation/production/report.md): the most answers
+    # with at most 3% of them wrong. At 0.9 the margin check adds nothing on that curve;
+    # 0.10 stays as a guard for teams that lower the threshold.
+    confidence_threshold: float = 0.90
     ambiguity_margin: float = 0.10
     max_consecutive_misses: int = 2
     always_human_intents: List[str] = Field(default_factory=lambda: ["complaint"])
@@ -92,6 +96,14 @@ class Settings(BaseSettings):
         if value < 1:
             raise ValueError("must be at least 1")
         return value
+
+    @property
+    def own_origins(self) -> List[str]:
+        """Baton's own origins: its pages may always use the customer channel and the console."""
+        if self.public_url:
+            return [self.public_url.rstrip("/")]
+        hosts = {self.host, "127.0.0.1", "localhost"} - {"0.0.0.0", "::"}
+        return [f"http://{h}:{self.port}" for h in sorted(hosts)]
 
     @property
     def is_sqlite(self) -> bool:

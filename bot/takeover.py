@@ -81,7 +81,7 @@ class Takeover:
         rows = await self.store.add_messages(conversation_id, [
             {"sender": SenderKind.AGENT.value, "text": text, "agent_id": user.id}])
         try:
-            await self.engine.record_agent_message(rasa_key(conversation_id), text, _name(user))
+            await self.engine.record_agent_message(rasa_key(conversation), text, _name(user))
         except BotFailure as exc:
             log.warning("bot will not see the agent's reply: %s", exc)
         message = await self._publish(EventName.AGENT_REPLIED, conversation_id, rows, deliver=True)
@@ -99,7 +99,7 @@ class Takeover:
         await self._transition(conversation_id, Transition.HAND_BACK,
                                {"assignee_id": None, "consecutive_misses": 0})
         try:
-            await self.engine.resume(rasa_key(conversation_id))
+            await self.engine.resume(rasa_key(await self._get(conversation_id)))
         except BotFailure as exc:
             log.warning("bot could not resume conversation %s: %s", conversation_id, exc)
         rows = await self.store.add_messages(conversation_id, [{
@@ -113,7 +113,7 @@ class Takeover:
         await self._owned_or_admin(conversation_id, user)
         await self._transition(conversation_id, Transition.RESOLVE, {"resolved_at": utcnow()})
         try:
-            await self.engine.resume(rasa_key(conversation_id))
+            await self.engine.resume(rasa_key(await self._get(conversation_id)))
         except BotFailure as exc:
             log.warning("bot could not resume conversation %s: %s", conversation_id, exc)
         await self._publish(EventName.RESOLVED, conversation_id, [], data={"by": user.id})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timezone
 
 from sqlalchemy import (
@@ -61,10 +62,16 @@ class AuthSession(Base):
     expires_at = Column(DateTime(timezone=True), nullable=False)
 
 
+def new_uid() -> str:
+    return uuid.uuid4().hex
+
+
 class Conversation(Base):
     __tablename__ = "conversations"
     __table_args__ = (Index("ix_conversations_status_priority", "status", "priority", "queued_at"),)
     id = Column(Integer, primary_key=True)
+    # The bot's tracker key: unique across databases, unlike the integer id.
+    uid = Column(String(32), nullable=False, unique=True, default=new_uid)
     customer_id = Column(Integer, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False, index=True)
     identity_id = Column(Integer, ForeignKey("channel_identities.id", ondelete="CASCADE"), nullable=False, index=True)
     channel = Column(String(32), nullable=False)

@@ -288,12 +288,12 @@ async def test_shop_visitor_chats_with_the_bot_then_an_agent(baton, shop, contex
         assert status == 200
     assert conversation_id in [c["id"] for c in body["conversations"]]
 
-    reply = f"Hi, I'm Alex from the team. Let me look into it ({uuid.uuid4().hex[:4]})."
+    reply = "Hi, I'm Alex from the team. Let me check on that order for you."
     await agent_takes_over_and_replies(baton, conversation_id, reply)
     await expect(bubbles(page, "agent")).to_have_text([reply])
     await page.get_by_test_id("baton-input").fill("Thanks!")
     SCREENSHOT.parent.mkdir(exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOT))
+    await page.screenshot(path=str(SCREENSHOT), animations="disabled", caret="hide")
     assert SCREENSHOT.stat().st_size > 10_000
     assert page.page_errors == []  # type: ignore[attr-defined]
 
