@@ -62,34 +62,6 @@ SHOP_PAGE = """<!doctype html>
 """
 
 
-def start_conversation_ids_far_away(live: LiveServer) -> int:
-    """Give this server's conversations ids no other test server uses; returns the first id.
-
-    Every test server shares one loaded Rasa engine, and the engine keeps the bot's memory
-    (tracker, paused or not) under `conversation-<id>`. Ids restart at 1 in each database, so
-    a fresh server's conversation 1 would inherit the memory of another server's conversation 1
-    (a paused tracker makes the bot silent). A resolved placeholder row moves the next id away.
-    """
-    from bot.store.tables import ChannelIdentity, Conversation, Customer
-
-    first = (uuid.uuid4().int % 1_000_000 + 1) * 1000
-
-    async def seed() -> None:
-        async with live.services.store.sessions() as session, session.begin():
-            customer = Customer(name="id placeholder")
-            session.add(customer)
-            await session.flush()
-            identity = ChannelIdentity(customer_id=customer.id, channel="placeholder",
-                                       external_id=uuid.uuid4().hex)
-            session.add(identity)
-            await session.flush()
-            session.add(Conversation(id=first - 1, customer_id=customer.id, identity_id=identity.id,
-                                     channel="placeholder", status="resolved"))
-
-    live.call(seed())
-    return first
-
-
 # ---- fixtures ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -113,7 +85,6 @@ def baton(tmp_path_factory, faulty_engine, model_path, shop_origin):
     db = tmp_path_factory.mktemp("widget-browser") / "baton.db"
     live = LiveServer(make_settings(f"sqlite+aiosqlite:///{db}", model_path, allowed_origins=[shop_origin]),
                       faulty_engine).start()
-    start_conversation_ids_far_away(live)
     yield live
     live.stop()
 
@@ -238,6 +209,19 @@ async def agent_takes_over_and_replies(baton: LiveServer, conversation_id: int, 
         return body["message"]
 
 
+async def named_agent(baton: LiveServer, display_name: str) -> Dict[str, str]:
+    """Log in a fresh agent with a display name; returns the cookie header to act as them."""
+    async with aiohttp.ClientSession() as http:
+        username, password = f"agent-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+        status, body = await api(http, baton, "/api/users", "POST",
+                                 json={"username": username, "password": password, "role": "agent",
+                                       "display_name": display_name})
+        assert status == 201, body
+        async with http.post(f"{baton.url}/api/login", json={"username": username, "password": password}) as r:
+            assert r.status == 200, await r.text()
+            return {"Cookie": f"baton_session={r.cookies['baton_session'].value}"}
+
+
 async def browser_post(page: Page, url: str, body: Dict[str, Any]) -> Dict[str, Any]:
     """A cross-origin fetch from the page: {status, body} or {error} when the browser blocks it."""
     return await page.evaluate(
@@ -289,7 +273,7 @@ async def test_shop_visitor_chats_with_the_bot_then_an_agent(baton, shop, contex
     assert conversation_id in [c["id"] for c in body["conversations"]]
 
     reply = "Hi, I'm Alex from the team. Let me check on that order for you."
-    await agent_takes_over_and_replies(baton, conversation_id, reply)
+    await agent_takes_over_and_replies(baton, conversation_id, reply, headers=await named_agent(baton, "Alex Agent"))
     await expect(bubbles(page, "agent")).to_have_text([reply])
     await page.get_by_test_id("baton-input").fill("Thanks!")
     SCREENSHOT.parent.mkdir(exist_ok=True)

@@ -1,0 +1,436 @@
+"""The agent console in a real Chromium: humans take over in real time, with full context.
+
+A live Baton (SQLite, the shared trained model, the demo CRM seeded), a real customer
+speaking the web chat's Socket.IO protocol, and the console at /console driven through
+its own login form, buttons and composer. The API-level twins of these checks live in
+test_console_api.py; here we check what an agent actually sees and does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+import pytest
+from playwright.async_api import Browser, Locator, Page, async_playwright, expect
+
+from bot.settings import PROJECT_ROOT
+from tests.support import LiveServer, WebChatClient, add_user, api, http_session, make_settings
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+VIEWPORT = {"width": 1280, "height": 800}
+SCREENSHOT = PROJECT_ROOT / "docs" / "console.png"
+UI = 15_000  # ms: how long the console may take to show something that travelled over the socket
+ADA = {"customer_email": "ada@example.com", "customer_name": "Ada Lovelace"}
+
+
+# ---- fixtures ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+async def baton(tmp_path_factory, faulty_engine, model_path):
+    """Baton on its own SQLite file, with the demo CRM (Ada and her orders) seeded."""
+    from agent_console.seed import seed_demo
+
+    db = tmp_path_factory.mktemp("console-browser") / "console.db"
+    live = LiveServer(make_settings(f"sqlite+aiosqlite:///{db}", model_path), faulty_engine).start()
+    await live.acall(seed_demo(live.services.store, live.services.accounts))
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="module")
+async def browser():
+    assert Path(CHROMIUM).is_file(), (
+        f"Chromium is missing at {CHROMIUM}: run `apt-get update && apt-get install -y chromium` as root")
+    playwright = await async_playwright().start()
+    chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield chromium
+    await chromium.close()
+    await playwright.stop()
+
+
+@pytest.fixture
+async def customers(baton):
+    """Real web chat customers; every one is disconnected at the end of the test."""
+    started: List[WebChatClient] = []
+
+    async def new_customer(session_id: Optional[str] = None) -> WebChatClient:
+        client = await WebChatClient(baton).connect()
+        started.append(client)
+        await client.start_session(session_id)
+        return client
+
+    yield new_customer
+    for client in started:
+        if client.sio.connected:
+            await client.close()
+
+
+@pytest.fixture
+async def consoles(browser: Browser):
+    """Console pages, each in its own browser context (its own cookie jar)."""
+    contexts = []
+
+    async def new_console(baton: LiveServer, role: str = "agent", name: Optional[str] = None) -> Page:
+        username, password, _ = await add_user(baton, role, name)
+        context = await browser.new_context(viewport=VIEWPORT)
+        context.set_default_timeout(UI)
+        contexts.append(context)
+        page = await context.new_page()
+        page.page_errors = []  # type: ignore[attr-defined]
+        page.on("pageerror", lambda exc: page.page_errors.append(str(exc)))  # type: ignore[attr-defined]
+        page.console_errors = []  # type: ignore[attr-defined]
+        page.on("console", lambda msg: msg.type == "error" and page.console_errors.append(msg.text))  # type: ignore
+        await page.goto(f"{baton.url}/console")
+        await expect(page.get_by_test_id("login-username")).to_be_visible(timeout=UI)
+        await page.get_by_test_id("login-username").fill(username)
+        await page.get_by_test_id("login-password").fill(password)
+        await page.get_by_test_id("login-submit").click()
+        await expect(page.get_by_test_id("connection-status")).to_have_text("connected", timeout=UI)
+        await expect(page.get_by_test_id("login-username")).to_be_hidden()
+        page.console_errors.clear()  # type: ignore[attr-defined]  # the 401 of GET /api/me before login
+        return page
+
+    yield new_console
+    for context in contexts:
+        await context.close()
+
+
+# ---- helpers ----------------------------------------------------------------------------
+
+async def conversation_of(baton: LiveServer, customer: WebChatClient) -> int:
+    identity = baton.services.webchat.signer.verify(customer.session_id)
+    assert identity, "the customer's session id was not issued by this server"
+    conversation_id = await baton.acall(baton.services.store.latest_conversation_for("webchat", identity))
+    assert conversation_id is not None
+    return conversation_id
+
+
+async def detail(baton: LiveServer, conversation_id: int) -> Dict[str, Any]:
+    async with http_session() as http:
+        status, body = await api(http, baton, f"/api/conversations/{conversation_id}")
+    assert status == 200, body
+    return body
+
+
+async def ask_for_a_person(customer: WebChatClient) -> Dict[str, Any]:
+    await customer.say("I want to talk to a person")
+    notice = (await customer.replies_until_quiet())[-1]
+    assert notice.get("sender") == "system" and "queue" in notice["text"], notice
+    return notice
+
+
+async def events_within(customer: WebChatClient, seconds: float) -> List[Tuple[str, Any]]:
+    """Everything the customer's socket receives in the next `seconds`."""
+    seen: List[Tuple[str, Any]] = []
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        remaining = deadline - asyncio.get_running_loop().time()
+        if remaining <= 0:
+            return seen
+        try:
+            seen.append(await asyncio.wait_for(customer.events.get(), remaining))
+        except asyncio.TimeoutError:
+            return seen
+
+
+def queue_item(page: Page, conversation_id: int) -> Locator:
+    return page.locator(f'[data-testid="queue-item"][data-conversation-id="{conversation_id}"]')
+
+
+def messages(page: Page, sender: Optional[str] = None) -> Locator:
+    selector = '#transcript [data-testid="message"]'
+    if sender:
+        selector += f'[data-sender="{sender}"]'
+    return page.locator(selector)
+
+
+def message_by_id(page: Page, message_id: int) -> Locator:
+    return page.locator(f'#transcript [data-testid="message"][data-message-id="{message_id}"]')
+
+
+async def send_from_composer(page: Page, text: str) -> None:
+    await page.get_by_test_id("composer").fill(text)
+    await page.get_by_test_id("send").click()
+
+
+# ---- tests ------------------------------------------------------------------------------
+
+async def test_agent_takes_over_live_with_full_context(baton, consoles, customers):
+    page = await consoles(baton, name="sam")  # shown as "Sam" to the customer and in the screenshot
+    await page.evaluate("() => { window.__sameDocument = true; }")  # gone if the console reloads
+
+    # A known customer talks to the bot, then asks for a person.
+    customer = await customers()
+    await customer.say("hi", customData=ADA)
+    await customer.replies_until_quiet()
+    await customer.say("where is my order 12345?", customData=ADA)
+    order_replies = await customer.replies_until_quiet()
+    await ask_for_a_person(customer)
+    conversation_id = await conversation_of(baton, customer)
+
+    # It arrives in the queue live: no reload, no click.
+    item = queue_item(page, conversation_id)
+    await expect(item).to_be_visible(timeout=UI)
+    await expect(item).to_have_attribute("data-status", "queued")
+    assert await page.evaluate("() => window.__sameDocument") is True
+
+    await item.click()
+    await page.get_by_test_id("claim").click()
+    await expect(page.get_by_test_id("claim")).to_be_hidden(timeout=UI)
+    await expect(page.get_by_test_id("hand-back")).to_be_visible()
+    await page.get_by_test_id("tab-mine").click()
+    await expect(queue_item(page, conversation_id)).to_have_attribute("data-status", "assigned", timeout=UI)
+    _, joined = await customer.next("bot_uttered")
+    assert joined.get("sender") == "system" and "joined" in joined["text"], joined
+
+    # The bot's reading of each customer message, as stored, is on the transcript.
+    stored = await detail(baton, conversation_id)
+    by_text = {m["text"]: m for m in stored["messages"] if m["sender"] == "customer"}
+    order_message = by_text["where is my order 12345?"]
+    nlu = order_message["nlu"]
+    assert nlu["intent"] == "order_status", nlu
+    shown = message_by_id(page, order_message["id"])
+    await expect(shown).to_have_attribute("data-sender", "customer", timeout=UI)
+    await expect(shown.get_by_test_id("intent-chip")).to_have_text(nlu["intent"])
+    await expect(shown.get_by_test_id("confidence-chip")).to_have_text(f"{round(nlu['confidence'] * 100)}%")
+    await expect(shown.get_by_test_id("entity-chip")).to_have_text(["order_id=12345"])
+    trigger = by_text["I want to talk to a person"]
+    assert stored["conversation"]["handoff_message_id"] == trigger["id"]
+    await expect(page.locator('#transcript [data-testid="handoff-trigger"]')).to_have_count(1)
+    await expect(message_by_id(page, trigger["id"]).get_by_test_id("handoff-trigger")).to_be_visible()
+    await expect(message_by_id(page, trigger["id"]).get_by_test_id("intent-chip")).to_have_text(
+        trigger["nlu"]["intent"])
+    # The bot's own answer about the order is in the transcript too.
+    await expect(messages(page, "bot").filter(has_text=order_replies[0]["text"])).to_have_count(1)
+
+    # The customer panel: who this is and what they bought.
+    panel = page.get_by_test_id("customer-panel")
+    await expect(panel.get_by_test_id("customer-email")).to_have_text("ada@example.com", timeout=UI)
+    orders = panel.get_by_test_id("crm-order")
+    await expect(orders.filter(has_text="12345")).to_have_count(1)
+    await expect(orders.filter(has_text="12001")).to_have_count(1)
+    await expect(panel.get_by_test_id("crm-ticket")).to_contain_text(["Jacket zipper stuck"])
+
+    # A reply reaches the customer as it was typed, and shows as sent.
+    reply = "Hi Ada, I'm Sam. I'm looking at order 12345 now."
+    await send_from_composer(page, reply)
+    _, delivered = await customer.next("bot_uttered")
+    assert delivered.get("sender") == "agent" and delivered["text"] == reply, delivered
+    sent = messages(page, "agent").filter(has_text=reply)
+    await expect(sent).to_have_count(1, timeout=UI)
+    await expect(page.get_by_test_id("message-pending")).to_have_count(0)
+    assert int(await sent.get_attribute("data-message-id")) > trigger["id"]
+
+    # A note stays inside the team.
+    note = "Shipped 3 days ago; the carrier reports a one-day delay."
+    await page.get_by_test_id("note-toggle").click()
+    await expect(page.get_by_test_id("note-toggle")).to_have_attribute("aria-pressed", "true")
+    await send_from_composer(page, note)
+    await expect(messages(page, "note").filter(has_text=note)).to_have_count(1, timeout=UI)
+    await expect(page.get_by_test_id("message-pending")).to_have_count(0)
+    await page.get_by_test_id("note-toggle").click()
+    await expect(page.get_by_test_id("note-toggle")).to_have_attribute("aria-pressed", "false")
+    # "/note " in the composer is a note too, whatever the toggle says.
+    second_note = "If it is not there by Friday, offer a refund of the shipping."
+    await send_from_composer(page, f"/note {second_note}")
+    await expect(messages(page, "note").filter(has_text=second_note)).to_have_count(1, timeout=UI)
+    received = await events_within(customer, 2.0)
+    assert [name for name, _ in received if name == "bot_uttered"] == [], received
+    assert note not in repr(received) and second_note not in repr(received)
+    assert not [data for name, data in received if name == "typing" and data.get("who") == "agent"
+                and data.get("typing")], "writing a note showed the customer 'agent is typing'"
+    # Nor does a note come back in the history a returning customer is sent.
+    returning = await customers(customer.session_id)
+    _, history = await returning.next("history")
+    assert reply in repr(history) and note not in repr(history) and second_note not in repr(history)
+    await returning.close()
+
+    # Mid-conversation, with the transcript and the customer panel: the screenshot for the docs.
+    await expect(page.get_by_test_id("message-pending")).to_have_count(0)
+    await expect(page.get_by_test_id("toast")).to_have_count(0, timeout=10_000)  # the handoff toast fades
+    await page.get_by_test_id("composer").fill("Good news: it's out for delivery and should arrive tomorrow.")
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOT), animations="disabled", caret="hide")
+    assert SCREENSHOT.stat().st_size > 20_000
+    await page.get_by_test_id("composer").fill("")
+
+    # Hand back: the customer is told, and the bot answers again; the console shows it.
+    await page.get_by_test_id("hand-back").click()
+    _, resumed = await customer.next("bot_uttered")
+    assert resumed.get("sender") == "system" and "assistant" in resumed["text"], resumed
+    await expect(page.get_by_test_id("hand-back")).to_be_hidden(timeout=UI)
+    await expect(queue_item(page, conversation_id)).to_have_count(0)  # no longer "mine"
+    await page.get_by_test_id("tab-all").click()
+    await expect(queue_item(page, conversation_id)).to_have_attribute("data-status", "bot")
+    await customer.say("what are your opening hours?")
+    answers = await customer.replies_until_quiet()
+    assert answers and all(a.get("sender") is None for a in answers), answers
+    await expect(messages(page, "customer").filter(has_text="what are your opening hours?")).to_have_count(
+        1, timeout=UI)
+    await expect(messages(page, "bot").filter(has_text=answers[0]["text"]).last).to_be_visible(timeout=UI)
+    last = messages(page).last
+    await expect(last).to_have_attribute("data-sender", "bot")
+
+    stored = await detail(baton, conversation_id)
+    assert stored["conversation"]["status"] == "bot"
+    shown_ids = [int(i) for i in await messages(page).evaluate_all(
+        "nodes => nodes.map(n => n.dataset.messageId)")]
+    assert shown_ids == [m["id"] for m in stored["messages"]], "the console shows exactly the stored transcript"
+    assert page.page_errors == []  # type: ignore[attr-defined]
+    assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+async def test_customer_markup_is_shown_as_text(baton, consoles, customers):
+    img = '<img src=x onerror="window.__pwned=1">'
+    script = "<script>window.__pwned=2</script>"
+    name = '<img src=x onerror="window.__pwned=3">'
+    colleague = '<img src=x onerror="window.__pwned=4">'
+    await baton.acall(baton.services.accounts.create_user("markup-colleague", "pw-markup-colleague",
+                                                          "agent", colleague, 5))
+    page = await consoles(baton)
+    customer = await customers()
+    await customer.say(img, customData={"customer_name": name})
+    await customer.replies_until_quiet()
+    await customer.say(script)
+    replies = await customer.replies_until_quiet()
+    if replies[-1].get("sender") != "system":  # two misses in a row usually hand off by themselves
+        await ask_for_a_person(customer)
+    conversation_id = await conversation_of(baton, customer)
+
+    item = queue_item(page, conversation_id)
+    await expect(item).to_contain_text(name, timeout=UI)
+    await item.click()
+    texts = messages(page, "customer").locator(".msg-text")
+    await expect(texts.filter(has_text="<img src=x")).to_have_count(1, timeout=UI)
+    await expect(texts.nth(0)).to_have_text(img)
+    await expect(texts.nth(1)).to_have_text(script)
+    await expect(messages(page, "customer").locator(".msg-author").first).to_have_text(name)
+    await expect(page.get_by_test_id("conv-customer")).to_have_text(name)
+    await expect(page.get_by_test_id("customer-panel").get_by_test_id("customer-name")).to_have_text(name)
+    await expect(page.get_by_test_id("agent-list").get_by_test_id("agent").filter(has_text=colleague)).to_have_count(1)
+    await expect(page.locator("#transfer option").filter(has_text=colleague)).to_have_count(1)
+    await page.wait_for_timeout(300)  # an injected onerror would have fired by now
+    assert await page.evaluate("() => window.__pwned") is None
+    assert await page.locator('#transcript [data-testid="message"] img[src="x"]').count() == 0
+    assert await page.locator('img[src="x"], #transcript script').count() == 0
+    assert page.page_errors == []  # type: ignore[attr-defined]
+    assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+async def test_a_message_in_another_conversation_raises_its_unread_badge(baton, consoles, customers):
+    page = await consoles(baton)
+    first, second = await customers(), await customers()
+    await ask_for_a_person(first)
+    await ask_for_a_person(second)
+    first_id, second_id = await conversation_of(baton, first), await conversation_of(baton, second)
+
+    await queue_item(page, first_id).click()
+    await expect(queue_item(page, first_id)).to_have_attribute("aria-current", "true", timeout=UI)
+    await expect(queue_item(page, second_id)).to_be_visible(timeout=UI)
+    await expect(queue_item(page, second_id).get_by_test_id("unread")).to_have_count(0)
+
+    await second.say("hello? anyone there?")
+    await expect(queue_item(page, second_id).get_by_test_id("unread")).to_have_text("1", timeout=UI)
+    await second.say("I'm still waiting")
+    await expect(queue_item(page, second_id).get_by_test_id("unread")).to_have_text("2", timeout=UI)
+    await expect(queue_item(page, first_id).get_by_test_id("unread")).to_have_count(0)
+    await expect(page).to_have_title(re.compile(r"^\(2\) "))
+
+    await queue_item(page, second_id).click()
+    await expect(messages(page, "customer").filter(has_text="I'm still waiting")).to_have_count(1, timeout=UI)
+    await expect(queue_item(page, second_id).get_by_test_id("unread")).to_have_count(0)
+    assert page.page_errors == []  # type: ignore[attr-defined]
+    assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+async def test_after_a_lost_connection_missed_messages_appear_exactly_once(baton, consoles, customers):
+    page = await consoles(baton)
+    customer = await customers()
+    await ask_for_a_person(customer)
+    conversation_id = await conversation_of(baton, customer)
+    await queue_item(page, conversation_id).click()
+    await page.get_by_test_id("claim").click()
+    await expect(page.get_by_test_id("hand-back")).to_be_visible(timeout=UI)
+
+    await page.context.set_offline(True)
+    await expect(page.get_by_test_id("connection-status")).to_have_text("reconnecting…", timeout=UI)
+    missed = [f"sent while the agent was offline {i}" for i in range(3)]
+    for text in missed:
+        await customer.say(text)
+    # A reply typed meanwhile is not lost: it is refused visibly and stays in the composer.
+    apology = "Sorry, I was disconnected for a moment."
+    await send_from_composer(page, apology)
+    await expect(page.get_by_test_id("composer-error")).to_contain_text("Not sent", timeout=UI)
+    await expect(page.get_by_test_id("composer")).to_have_value(apology)
+    await expect(page.get_by_test_id("message-pending")).to_have_count(0)
+    await page.context.set_offline(False)
+    await expect(page.get_by_test_id("connection-status")).to_have_text("connected", timeout=30_000)
+
+    for text in missed:
+        await expect(messages(page, "customer").filter(has_text=text)).to_have_count(1, timeout=UI)
+    shown = await messages(page).evaluate_all("nodes => nodes.map(n => Number(n.dataset.messageId))")
+    assert len(shown) == len(set(shown)) and shown == sorted(shown), shown
+    stored = await detail(baton, conversation_id)
+    assert shown == [m["id"] for m in stored["messages"]]
+
+    # The socket works again: the kept reply goes out, once.
+    await page.get_by_test_id("send").click()
+    await expect(messages(page, "agent").filter(has_text=apology)).to_have_count(1, timeout=UI)
+    delivered = [data for name, data in await events_within(customer, 2.0)
+                 if name == "bot_uttered" and data.get("sender") == "agent"]
+    assert [d["text"] for d in delivered] == [apology], delivered
+    assert page.page_errors == []  # type: ignore[attr-defined]
+
+
+async def test_a_trainer_reviews_but_cannot_take_over(baton, consoles, customers):
+    customer = await customers()
+    await ask_for_a_person(customer)
+    conversation_id = await conversation_of(baton, customer)
+
+    page = await consoles(baton, "trainer")
+    await expect(page.get_by_test_id("nav-review")).to_be_visible()
+    await expect(page.get_by_test_id("nav-admin")).to_be_hidden()
+    await expect(page.locator("#view-review")).to_be_visible()
+    await expect(page.get_by_test_id("review-item").filter(has_text="I want to talk to a person").first).to_be_visible(
+        timeout=UI)
+
+    await page.get_by_test_id("nav-inbox").click()
+    await queue_item(page, conversation_id).click()
+    await expect(messages(page, "customer").filter(has_text="I want to talk to a person")).to_have_count(1, timeout=UI)
+    await expect(page.get_by_test_id("claim")).to_be_hidden()
+    await expect(page.get_by_test_id("hand-back")).to_be_hidden()
+    await expect(page.get_by_test_id("resolve")).to_be_hidden()
+    await expect(page.get_by_test_id("composer")).to_be_hidden()
+    await expect(page.get_by_test_id("crm-order")).to_have_count(0)
+    assert page.page_errors == []  # type: ignore[attr-defined]
+    assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+async def test_a_colleague_sees_the_claim_live_and_cannot_reply(baton, consoles, customers):
+    customer = await customers()
+    await ask_for_a_person(customer)
+    conversation_id = await conversation_of(baton, customer)
+    first, second = await consoles(baton), await consoles(baton)
+    for page in (first, second):
+        await queue_item(page, conversation_id).click()
+        await expect(page.get_by_test_id("claim")).to_be_visible(timeout=UI)
+
+    await first.get_by_test_id("claim").click()
+    await expect(first.get_by_test_id("hand-back")).to_be_visible(timeout=UI)
+    # The colleague's screen follows without a reload: no claim button, no reply, notes still possible.
+    await expect(second.get_by_test_id("claim")).to_be_hidden(timeout=UI)
+    await expect(second.get_by_test_id("conv-assignee")).to_contain_text("Assigned to")
+    await expect(second.get_by_test_id("composer-hint")).to_contain_text("Only the assigned agent can reply")
+    await expect(queue_item(second, conversation_id)).to_have_count(0)  # gone from the Queued tab
+    await send_from_composer(second, "trying to answer someone else's customer")
+    await expect(second.get_by_test_id("composer-error")).to_contain_text("Not sent", timeout=UI)
+    await expect(second.get_by_test_id("composer")).to_have_value("trying to answer someone else's customer")
+    for page in (first, second):
+        assert page.page_errors == []  # type: ignore[attr-defined]
