@@ -129,8 +129,20 @@ class LiveServer:
         if self._loop is None:
             return
         asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(30)
+        asyncio.run_coroutine_threadsafe(_cancel_leftover_tasks(), self._loop).result(30)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
+        if not self._thread.is_alive():
+            self._loop.close()
+
+
+async def _cancel_leftover_tasks() -> None:
+    """Engine.IO keeps ping tasks per socket; ending them here keeps the run's output readable."""
+    current = asyncio.current_task()
+    tasks = [task for task in asyncio.all_tasks() if task is not current]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def make_settings(database_url: str, model: Path, **overrides: Any) -> Settings:
