@@ -42,24 +42,48 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per plugin says nothing to an operator
+    busy = _port_in_use(settings.host, settings.port)
+    if busy:
+        print(f"error: cannot listen on {settings.host}:{settings.port}: {busy}. Is Baton already running? "
+              "Stop it, or pick another port with --port or BATON_PORT.", file=sys.stderr)
+        return 2
     if not settings.model_path.is_file():
         print(f"warning: no model at {settings.model_path}; every message will be handed to a person. "
               "Run `baton train` first.", file=sys.stderr)
     app = create_app(settings)
+    app["demo_logins"] = []
     if args.demo:
-        app.on_startup.append(_seed_and_announce)
+        app.on_startup.append(_seed_demo)
     print(f"Loading the Rasa model {settings.model_path.name} (20–30 s)…", flush=True)
-    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
+    # run_app calls `print` once the socket listens, so the URLs appear only when they work.
+    web.run_app(app, host=settings.host, port=settings.port, print=lambda _: _announce(app), access_log=None)
     return 0
 
 
-async def _seed_and_announce(app) -> None:
+def _port_in_use(host: str, port: int) -> Optional[str]:
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
+
+
+async def _seed_demo(app) -> None:
     from agent_console.seed import seed_demo
 
     services = app["services"]
-    logins = await seed_demo(services.store, services.accounts)
+    app["demo_logins"] = await seed_demo(services.store, services.accounts)
+
+
+def _announce(app) -> None:
+    services = app["services"]
     s = services.settings
-    base = f"http://{s.host}:{s.port}"
+    base = (s.public_url or f"http://{s.host}:{s.port}").rstrip("/")
     lines = [
         "", "Baton is running.",
         f"  Customer chat (demo shop): {base}/",
@@ -67,11 +91,11 @@ async def _seed_and_announce(app) -> None:
         f"  REST channel:              POST {base}/webhooks/rest/webhook",
         f"  Model:                     {services.engine.status}"
         + (f" ({services.engine.error})" if services.engine.error else ""),
-        "  Demo logins:",
-        *[f"    {role:8} {user} / {password}" for user, password, role in logins],
-        "",
     ]
-    print("\n".join(lines), flush=True)
+    if app["demo_logins"]:
+        lines += ["  Demo logins:",
+                  *[f"    {role:8} {user} / {password}" for user, password, role in app["demo_logins"]]]
+    print("\n".join(lines + ["  Stop with Ctrl+C.", ""]), flush=True)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -193,8 +217,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _route_warnings_to_logging() -> None:
+    """Rasa's dependencies warn about their own deprecations at import time; nothing a user can act on.
+
+    They go to the `py.warnings` logger at DEBUG verbosity (BATON_LOG_WARNINGS=1 shows them).
+    """
+    logging.captureWarnings(True)
+    if not os.environ.get("BATON_LOG_WARNINGS"):
+        logging.getLogger("py.warnings").setLevel(logging.ERROR)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    _route_warnings_to_logging()
     return args.func(args)
 
 
