@@ -66,9 +66,10 @@ async def probe(url: str, stop: asyncio.Event, samples: List[float]) -> None:
 async def load(base: str, probe_url: str, senders: int, per_sender: int, tag: str) -> Dict:
     latencies: List[float] = []
     errors = 0
+    silent = 0  # answered with no bot reply: on Baton, the conversation was with a person by then
 
     async def one_sender(i: int, http: aiohttp.ClientSession) -> None:
-        nonlocal errors
+        nonlocal errors, silent
         for j in range(per_sender):
             text = MESSAGES[(i + j) % len(MESSAGES)]
             started = time.perf_counter()
@@ -77,6 +78,8 @@ async def load(base: str, probe_url: str, senders: int, per_sender: int, tag: st
                 body = await r.json()
                 if r.status != 200 or not isinstance(body, list):
                     errors += 1
+                elif not body:
+                    silent += 1
             latencies.append((time.perf_counter() - started) * 1000)
 
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=senders + 4)) as http:
@@ -91,7 +94,7 @@ async def load(base: str, probe_url: str, senders: int, per_sender: int, tag: st
         stop.set()
         await prober
     latencies.sort()
-    return {"messages": len(latencies), "errors": errors, "seconds": round(elapsed, 2),
+    return {"messages": len(latencies), "errors": errors, "no_bot_reply": silent, "seconds": round(elapsed, 2),
             "throughput_msgs_per_s": round(len(latencies) / elapsed, 1),
             "p50_ms": round(statistics.median(latencies), 1),
             "p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 1),
@@ -152,15 +155,16 @@ async def main() -> None:
     out = ROOT / "benchmarks"
     (out / "results.json").write_text(json.dumps(report, indent=2))
     rows = "\n".join(f"| {name} | {v['throughput_msgs_per_s']} | {v['p50_ms']} | {v['p95_ms']} | "
-                     f"{v['probe_p50_ms']} | {v['probe_max_ms']} | {v['errors']} |" for name, v in results.items())
+                     f"{v['probe_p50_ms']} | {v['probe_max_ms']} | {v['errors']} | {v['no_bot_reply']} |" for name, v in results.items())
     (out / "results.md").write_text(f"""# Baton vs `rasa run`: REST channel, same model, same machine
 
 {report['machine']}; model `{model.name}`; {args.senders} concurrent senders × {args.messages} messages.
 Baton also stores every message (SQLite), runs the handoff policy and publishes events;
-`rasa run` keeps trackers in memory.
+`rasa run` keeps trackers in memory. "No bot reply" counts messages Baton accepted after it had
+handed that sender to a person: those are still parsed and stored, but skip dialogue prediction.
 
-| server | msgs/s | p50 ms | p95 ms | probe p50 ms | worst probe ms (loop stall) | errors |
-|---|---|---|---|---|---|---|
+| server | msgs/s | p50 ms | p95 ms | probe p50 ms | worst probe ms (loop stall) | errors | no bot reply |
+|---|---|---|---|---|---|---|---|
 {rows}
 
 Ratios: {', '.join(f'{k}: **{v}**' for k, v in ratios.items())}

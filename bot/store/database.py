@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 from sqlalchemy import event
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.orm import sessionmaker
 
@@ -25,7 +26,10 @@ def normalise_url(url: str) -> str:
 def create_engine(url: str) -> AsyncEngine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # SQLAlchemy 1.4 gives file SQLite a NullPool: a new aiosqlite thread, connection and
+        # pragmas for every transaction. A small queue pool (2.0's default) keeps them open.
+        engine = create_async_engine(url, connect_args={"timeout": 30}, poolclass=AsyncAdaptedQueuePool,
+                                     pool_size=5, max_overflow=10)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - driver hook
