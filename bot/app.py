@@ -115,7 +115,8 @@ def create_app(settings: Settings, engine: Optional[RasaEngine] = None, run_migr
     accounts = Accounts(store)
     channels = ChannelRegistry()
     cors = _cors_origins(settings)
-    manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
+    manager = (socketio.AsyncRedisManager(settings.redis_url, channel=settings.redis_channel)
+               if settings.redis_url else None)
     sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins=cors,
                                client_manager=manager, max_http_buffer_size=1_000_000)
     webchat = WebChatNamespace(flow, store, bus, SessionSigner(settings.secret_key,

@@ -69,6 +69,7 @@ class Settings(BaseSettings):
     default_agent_capacity: int = 5
     crm_url: Optional[str] = None
     redis_url: Optional[str] = None
+    redis_channel: str = "baton"  # one per deployment when several share a Redis
 
     class Config:
         env_prefix = "BATON_"
