@@ -203,8 +203,10 @@ async def agents(request: web.Request) -> web.Response:
 
 @requires(*ADMIN_ROLES)
 async def list_users(request: web.Request) -> web.Response:
-    users = await request.app["services"].accounts.list_users()
-    return web.json_response({"users": [user_full(u) for u in users if u.username != "api"]})
+    services = request.app["services"]
+    users = await services.accounts.list_users()
+    return web.json_response({"users": [{**user_full(u), "presence": services.presence.status_of(u.id)}
+                                        for u in users if u.username != "api"]})
 
 
 @requires(*ADMIN_ROLES)

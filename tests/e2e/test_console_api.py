@@ -316,3 +316,27 @@ async def test_replies_need_text_and_an_open_conversation(server):
             assert r.status == 409 and (await r.json())["error"] == "not_taken_over"
         async with http.post(f"{server.url}/api/conversations/999999/claim") as r:
             assert r.status == 404
+
+
+async def test_the_admin_user_list_shows_who_is_online(server):
+    username, password, agent_id = await add_user(server, "agent")
+    async with http_session() as http:
+        token = await login(http, server, username, password)
+
+        async def presence_of_agent() -> str:
+            status, body = await api(http, server, "/api/users")
+            assert status == 200, body
+            return next(u["presence"] for u in body["users"] if u["id"] == agent_id)
+
+        assert await presence_of_agent() == "offline"
+        agent = await AgentClient(server, token).connect()
+        try:
+            await agent.wait_for("queue")
+            assert await presence_of_agent() == "online"
+        finally:
+            await agent.close()
+        for _ in range(50):  # the server notices the disconnect a moment later
+            if await presence_of_agent() == "offline":
+                break
+            await asyncio.sleep(0.1)
+        assert await presence_of_agent() == "offline"
