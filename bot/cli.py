@@ -53,8 +53,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
               "Run `baton train` first.", file=sys.stderr)
     app = create_app(settings)
     app["demo_logins"] = []
-    if args.demo:
-        app.on_startup.append(_seed_demo)
+    app["has_accounts"] = True
+    app.on_startup.append(_seed_demo if args.demo else _check_accounts)
     print(f"Loading the Rasa model {settings.model_path.name} (20–30 s)…", flush=True)
     # run_app calls `print` once the socket listens, so the URLs appear only when they work.
     web.run_app(app, host=settings.host, port=settings.port, print=lambda _: _announce(app), access_log=None)
@@ -80,6 +80,11 @@ async def _seed_demo(app) -> None:
     app["demo_logins"] = await seed_demo(services.store, services.accounts)
 
 
+async def _check_accounts(app) -> None:
+    users = await app["services"].accounts.list_users()
+    app["has_accounts"] = any(u.username != "api" for u in users)
+
+
 def _announce(app) -> None:
     services = app["services"]
     s = services.settings
@@ -95,6 +100,9 @@ def _announce(app) -> None:
     if app["demo_logins"]:
         lines += ["  Demo logins:",
                   *[f"    {role:8} {user} / {password}" for user, password, role in app["demo_logins"]]]
+    if not app["has_accounts"]:
+        lines += ["  No console accounts yet: create one with `baton users add NAME --role admin`",
+                  "  (or start with --demo for demo logins)."]
     print("\n".join(lines + ["  Stop with Ctrl+C.", ""]), flush=True)
 
 
