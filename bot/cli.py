@@ -57,8 +57,36 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app.on_startup.append(_seed_demo if args.demo else _check_accounts)
     print(f"Loading the Rasa model {settings.model_path.name} (20–30 s)…", flush=True)
     # run_app calls `print` once the socket listens, so the URLs appear only when they work.
-    web.run_app(app, host=settings.host, port=settings.port, print=lambda _: _announce(app), access_log=None)
+    try:
+        web.run_app(app, host=settings.host, port=settings.port, print=lambda _: _announce(app), access_log=None)
+    except web.GracefulExit:  # a second SIGINT/SIGTERM arrived while aiohttp was shutting down
+        _exit_if_threads_linger(exit_code=0)
+    except KeyboardInterrupt:
+        _exit_if_threads_linger(exit_code=130)
+        raise
     return 0
+
+
+def _exit_if_threads_linger(exit_code: int, grace_seconds: float = 3.0) -> None:
+    """Leave even when a second signal cut the graceful shutdown short.
+
+    The cut-short cleanup can leave a pooled aiosqlite connection's worker thread (not a
+    daemon) waiting forever, and the process with it. Every accepted message is already
+    committed, so exiting at once loses nothing.
+    """
+    import threading
+    import time
+
+    deadline = time.monotonic() + grace_seconds
+    # Executor workers are joined by concurrent.futures at exit; only other threads can hang us.
+    lingering = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon
+                 and not t.name.startswith(("asyncio_", "ThreadPoolExecutor"))]
+    for thread in lingering:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    if any(t.is_alive() for t in lingering):
+        print("Shutdown was interrupted; exiting now.", file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        os._exit(exit_code)
 
 
 def _port_in_use(host: str, port: int) -> Optional[str]:
