@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 from bot.domain import BotReply, NluParse
+from bot.entity_values import clean_entity_values
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +145,7 @@ class RasaEngine:
 
             return await agent.processor.parse_message(UserMessage(text))
 
-        return NluParse.from_rasa(await self._call(work))
+        return NluParse.from_rasa(clean_entity_values(await self._call(work)))
 
     async def respond(self, conversation_key: str, parse: NluParse,
                       metadata: Optional[Dict[str, Any]] = None,
