@@ -17,6 +17,8 @@ from bot.store.repository import ConversationStore
 from bot.store.tables import AuthSession, User, utcnow
 
 ROLES = ("agent", "trainer", "admin")
+# The stand-in account behind BATON_ADMIN_TOKEN: it acts, but is nobody a person would list.
+API_USER = "api"
 SESSION_DAYS = 7
 
 
@@ -80,8 +82,10 @@ class Accounts:
             return await session.get(User, user_id)
 
     async def list_users(self) -> List[User]:
+        """The people with accounts (not the admin token's stand-in)."""
         async with self.sessions() as session:
-            return list((await session.execute(select(User).order_by(User.id))).scalars())
+            return list((await session.execute(
+                select(User).where(User.username != API_USER).order_by(User.id))).scalars())
 
     async def start_session(self, user: User) -> str:
         token = secrets.token_urlsafe(32)

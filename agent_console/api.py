@@ -206,7 +206,7 @@ async def list_users(request: web.Request) -> web.Response:
     services = request.app["services"]
     users = await services.accounts.list_users()
     return web.json_response({"users": [{**user_full(u), "presence": services.presence.status_of(u.id)}
-                                        for u in users if u.username != "api"]})
+                                        for u in users]})
 
 
 @requires(*ADMIN_ROLES)

@@ -9,10 +9,10 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from agent_console.accounts import API_USER
 from bot.store.tables import User
 
 COOKIE = "baton_session"
-API_USER = "api"
 
 AGENT_ROLES = ("agent", "admin")
 READ_ROLES = ("agent", "trainer", "admin")

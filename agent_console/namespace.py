@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 from http.cookies import SimpleCookie
-from typing import Any, Dict, Optional
+from typing import Any, Dict
 
 import socketio
 

@@ -7,6 +7,7 @@ from typing import Dict, List, Optional, Set
 
 from sqlalchemy import func, select
 
+from agent_console.accounts import API_USER
 from bot.domain import ConversationStatus
 from bot.store.repository import ConversationStore
 from bot.store.tables import Conversation, User
@@ -44,11 +45,11 @@ class Presence:
 
     async def roster(self) -> List[Dict]:
         async with self.store.sessions() as session:
-            users = (await session.execute(select(User).where(User.active.is_(True)).order_by(User.id))).scalars()
-            users = list(users)
+            users = list((await session.execute(select(User).where(
+                User.active.is_(True), User.username != API_USER).order_by(User.id))).scalars())
         counts = await self.active_counts()
         return [{**user_full(u), "presence": self.status_of(u.id), "active_conversations": counts.get(u.id, 0)}
-                for u in users if u.username != "api"]
+                for u in users]
 
     async def least_busy_agent(self) -> Optional[int]:
         """The online agent with the most free capacity, for auto-assignment."""

@@ -109,8 +109,7 @@ async def _seed_demo(app) -> None:
 
 
 async def _check_accounts(app) -> None:
-    users = await app["services"].accounts.list_users()
-    app["has_accounts"] = any(u.username != "api" for u in users)
+    app["has_accounts"] = bool(await app["services"].accounts.list_users())
 
 
 def _announce(app) -> None:

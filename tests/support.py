@@ -145,6 +145,12 @@ async def _cancel_leftover_tasks() -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+VIEWPORT = {"width": 1280, "height": 800}
+
+
 def make_settings(database_url: str, model: Path, **overrides: Any) -> Settings:
     values: Dict[str, Any] = dict(database_url=database_url, model_path=model, port=free_port(),
                                   secret_key="test-secret-" + uuid.uuid4().hex, admin_token="test-admin-token",
@@ -257,12 +263,13 @@ class WebChatClient:
         await self.sio.disconnect()
 
 
-async def add_user(server: LiveServer, role: str, name: Optional[str] = None) -> tuple:
+async def add_user(server: LiveServer, role: str, name: Optional[str] = None,
+                   display_name: Optional[str] = None) -> tuple:
     """Create an account on the live server; returns (username, password, id)."""
     username = name or f"{role}-{uuid.uuid4().hex[:8]}"
     password = "pw-" + uuid.uuid4().hex[:12]
     user = await server.acall(server.services.accounts.create_user(username, password, role,
-                                                                   username.title(), 5))
+                                                                   display_name or username.title(), 5))
     return username, password, user.id
 
 
@@ -270,6 +277,26 @@ async def login(session, server: LiveServer, username: str, password: str) -> st
     async with session.post(f"{server.url}/api/login", json={"username": username, "password": password}) as r:
         assert r.status == 200, await r.text()
         return r.cookies["baton_session"].value
+
+
+async def logged_in(server: LiveServer, role: str, display_name: Optional[str] = None) -> tuple:
+    """A fresh account, logged in over HTTP; returns (session token, user id)."""
+    username, password, user_id = await add_user(server, role, display_name=display_name)
+    async with http_session() as http:
+        return await login(http, server, username, password), user_id
+
+
+async def conversation_id_of(server: LiveServer, session_id: str) -> Optional[int]:
+    """The conversation the server keeps for a web chat session (None: nothing stored yet)."""
+    identity = server.services.webchat.signer.verify(session_id)
+    assert identity, f"{session_id!r} is not a session id this server issued"
+    return await server.acall(server.services.store.latest_conversation_for("webchat", identity))
+
+
+async def conversation_detail(http, server: LiveServer, conversation_id: int) -> Dict[str, Any]:
+    status, body = await api(http, server, f"/api/conversations/{conversation_id}")
+    assert status == 200, body
+    return body
 
 
 class AgentClient:

@@ -9,7 +9,7 @@ session, never another customer's conversation.
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 import socketio
 

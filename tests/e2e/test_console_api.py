@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-import aiohttp
 import pytest
 import socketio
 
-from tests.support import AgentClient, WebChatClient, add_user, api, http_session, login, rest
+from tests.support import AgentClient, WebChatClient, add_user, api, http_session, logged_in, login, rest
 
 
 def sender() -> str:
@@ -137,9 +136,7 @@ async def test_exactly_one_of_two_simultaneous_claims_wins(server):
 
 
 async def test_live_queue_takeover_note_and_hand_back(server):
-    username, password, agent_id = await add_user(server, "agent")
-    async with http_session() as http:
-        token = await login(http, server, username, password)
+    token, agent_id = await logged_in(server, "agent")
     agent = await AgentClient(server, token).connect()
     customer = await WebChatClient(server).connect()
     try:
@@ -261,9 +258,7 @@ async def test_context_shows_crm_orders_for_a_known_email(server):
 
 
 async def test_typing_indicators_travel_both_ways(server):
-    username, password, _ = await add_user(server, "agent")
-    async with http_session() as http:
-        token = await login(http, server, username, password)
+    token, _ = await logged_in(server, "agent")
     agent = await AgentClient(server, token).connect()
     customer = await WebChatClient(server).connect()
     try:

@@ -10,21 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import re
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
-from playwright.async_api import Browser, Locator, Page, async_playwright, expect
+from playwright.async_api import Browser, Locator, Page, expect
 
 from bot.settings import PROJECT_ROOT
-from tests.support import LiveServer, WebChatClient, add_user, api, http_session, make_settings
+from tests.support import (
+    VIEWPORT, LiveServer, WebChatClient, add_user, conversation_detail, conversation_id_of, http_session,
+    make_settings,
+)
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-VIEWPORT = {"width": 1280, "height": 800}
 SCREENSHOT = PROJECT_ROOT / "docs" / "console.png"
 UI = 15_000  # ms: how long the console may take to show something that travelled over the socket
 ADA = {"customer_email": "ada@example.com", "customer_name": "Ada Lovelace"}
@@ -42,17 +40,6 @@ async def baton(tmp_path_factory, faulty_engine, model_path):
     await live.acall(seed_demo(live.services.store, live.services.accounts))
     yield live
     live.stop()
-
-
-@pytest.fixture(scope="module")
-async def browser():
-    assert Path(CHROMIUM).is_file(), (
-        f"Chromium is missing at {CHROMIUM}: run `apt-get update && apt-get install -y chromium` as root")
-    playwright = await async_playwright().start()
-    chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    yield chromium
-    await chromium.close()
-    await playwright.stop()
 
 
 @pytest.fixture
@@ -105,18 +92,14 @@ async def consoles(browser: Browser):
 # ---- helpers ----------------------------------------------------------------------------
 
 async def conversation_of(baton: LiveServer, customer: WebChatClient) -> int:
-    identity = baton.services.webchat.signer.verify(customer.session_id)
-    assert identity, "the customer's session id was not issued by this server"
-    conversation_id = await baton.acall(baton.services.store.latest_conversation_for("webchat", identity))
+    conversation_id = await conversation_id_of(baton, customer.session_id)
     assert conversation_id is not None
     return conversation_id
 
 
 async def detail(baton: LiveServer, conversation_id: int) -> Dict[str, Any]:
     async with http_session() as http:
-        status, body = await api(http, baton, f"/api/conversations/{conversation_id}")
-    assert status == 200, body
-    return body
+        return await conversation_detail(http, baton, conversation_id)
 
 
 async def ask_for_a_person(customer: WebChatClient) -> Dict[str, Any]:

@@ -6,7 +6,6 @@ import asyncio
 import uuid
 
 import aiohttp
-import pytest
 
 from tests.support import WebChatClient, api, rest
 

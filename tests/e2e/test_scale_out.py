@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from tests.support import AgentClient, LiveServer, WebChatClient, add_user, http_session, login, make_settings
+from tests.support import AgentClient, LiveServer, WebChatClient, logged_in, make_settings
 
 pytestmark = pytest.mark.postgres
 
@@ -32,9 +32,7 @@ def workers(postgres_url, faulty_engine, model_path):
 
 async def test_a_handoff_on_one_worker_reaches_an_agent_on_the_other_and_back(workers):
     a, b = workers
-    username, password, agent_id = await add_user(b, "agent")
-    async with http_session() as http:
-        token = await login(http, b, username, password)
+    token, agent_id = await logged_in(b, "agent")
     agent = await AgentClient(b, token).connect()
     customer = await WebChatClient(a).connect()
     try:

@@ -9,44 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, List, Tuple
 
 import aiohttp
 import pytest
 import socketio
 
-from tests.support import LiveServer, WebChatClient, api, make_settings
+from tests.support import (
+    LiveServer, WebChatClient, api, conversation_detail, conversation_id_of, make_settings,
+)
 
 SHOP = "http://shop.example"
 EVIL = "http://evil.example"
-
-
-def start_conversation_ids_far_away(live: LiveServer) -> int:
-    """Give this server's conversations ids no other test server uses; returns the first id.
-
-    Every test server shares one loaded Rasa engine, and the engine keeps the bot's memory
-    (tracker, paused or not) under `conversation-<id>`. Ids restart at 1 in each database, so
-    a fresh server's conversation 1 would inherit the memory of another server's conversation 1
-    (a paused tracker makes the bot silent). A resolved placeholder row moves the next id away.
-    """
-    from bot.store.tables import ChannelIdentity, Conversation, Customer
-
-    first = (uuid.uuid4().int % 1_000_000 + 1) * 1000
-
-    async def seed() -> None:
-        async with live.services.store.sessions() as session, session.begin():
-            customer = Customer(name="id placeholder")
-            session.add(customer)
-            await session.flush()
-            identity = ChannelIdentity(customer_id=customer.id, channel="placeholder",
-                                       external_id=uuid.uuid4().hex)
-            session.add(identity)
-            await session.flush()
-            session.add(Conversation(id=first - 1, customer_id=customer.id, identity_id=identity.id,
-                                     channel="placeholder", status="resolved"))
-
-    live.call(seed())
-    return first
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +29,6 @@ def baton(tmp_path_factory, faulty_engine, model_path):
     db = tmp_path_factory.mktemp("webchat-protocol") / "baton.db"
     live = LiveServer(make_settings(f"sqlite+aiosqlite:///{db}", model_path, allowed_origins=[SHOP]),
                       faulty_engine).start()
-    start_conversation_ids_far_away(live)
     yield live
     live.stop()
 
@@ -66,22 +39,8 @@ def strict_baton(tmp_path_factory, faulty_engine, model_path):
     db = tmp_path_factory.mktemp("webchat-ratelimit") / "baton.db"
     live = LiveServer(make_settings(f"sqlite+aiosqlite:///{db}", model_path, customer_messages_per_minute=3),
                       faulty_engine).start()
-    start_conversation_ids_far_away(live)
     yield live
     live.stop()
-
-
-async def conversation_id_of(server: LiveServer, session_id: str) -> Optional[int]:
-    """The conversation the server keeps for a web chat session (None: nothing stored yet)."""
-    identity = server.services.webchat.signer.verify(session_id)
-    assert identity, f"{session_id!r} is not a session id this server issued"
-    return await server.acall(server.services.store.latest_conversation_for("webchat", identity))
-
-
-async def conversation_detail(http, server: LiveServer, conversation_id: int) -> Dict[str, Any]:
-    status, body = await api(http, server, f"/api/conversations/{conversation_id}")
-    assert status == 200, body
-    return body
 
 
 async def next_matching(client: WebChatClient, name: str, predicate: Callable[[Any], bool] = lambda d: True,

@@ -10,23 +10,21 @@ from __future__ import annotations
 
 import json
 import uuid
-from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import aiohttp
 import pytest
 from aiohttp import web
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from bot.settings import PROJECT_ROOT
-from tests.support import LiveServer, WebChatClient, api, free_port, make_settings
+from tests.support import (
+    VIEWPORT, LiveServer, WebChatClient, api, conversation_detail, conversation_id_of, free_port, logged_in,
+    make_settings,
+)
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-VIEWPORT = {"width": 1280, "height": 800}
 SCREENSHOT = PROJECT_ROOT / "docs" / "widget.png"
 XSS = "<img src=x onerror=window.__pwned=1>"
 
@@ -111,17 +109,6 @@ async def shop(baton, shop_ports):
     await runner.cleanup()
 
 
-@pytest.fixture(scope="module")
-async def browser():
-    assert Path(CHROMIUM).is_file(), (
-        f"Chromium is missing at {CHROMIUM}: run `apt-get update && apt-get install -y chromium` as root")
-    playwright = await async_playwright().start()
-    chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    yield chromium
-    await chromium.close()
-    await playwright.stop()
-
-
 @pytest.fixture
 async def context(browser: Browser):
     """A fresh visitor: its own localStorage, a desktop window."""
@@ -172,18 +159,6 @@ async def wait_for_session(page: Page, other_than: Optional[str] = None) -> str:
     return await session_id(page)
 
 
-async def conversation_id_of(baton: LiveServer, sid: str) -> Optional[int]:
-    identity = baton.services.webchat.signer.verify(sid)
-    assert identity, f"{sid!r} is not a session id this server issued"
-    return await baton.acall(baton.services.store.latest_conversation_for("webchat", identity))
-
-
-async def detail(http, baton: LiveServer, conversation_id: int) -> Dict[str, Any]:
-    status, body = await api(http, baton, f"/api/conversations/{conversation_id}")
-    assert status == 200, body
-    return body
-
-
 async def ask_for_a_person(page: Page) -> None:
     await type_and_send(page, "I want to talk to a person")
     notice = bubbles(page, "system").filter(has_text="queue")
@@ -211,15 +186,8 @@ async def agent_takes_over_and_replies(baton: LiveServer, conversation_id: int, 
 
 async def named_agent(baton: LiveServer, display_name: str) -> Dict[str, str]:
     """Log in a fresh agent with a display name; returns the cookie header to act as them."""
-    async with aiohttp.ClientSession() as http:
-        username, password = f"agent-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
-        status, body = await api(http, baton, "/api/users", "POST",
-                                 json={"username": username, "password": password, "role": "agent",
-                                       "display_name": display_name})
-        assert status == 201, body
-        async with http.post(f"{baton.url}/api/login", json={"username": username, "password": password}) as r:
-            assert r.status == 200, await r.text()
-            return {"Cookie": f"baton_session={r.cookies['baton_session'].value}"}
+    token, _ = await logged_in(baton, "agent", display_name)
+    return {"Cookie": f"baton_session={token}"}
 
 
 async def browser_post(page: Page, url: str, body: Dict[str, Any]) -> Dict[str, Any]:
@@ -252,7 +220,7 @@ async def test_shop_visitor_chats_with_the_bot_then_an_agent(baton, shop, contex
     assert sid and baton.services.webchat.signer.verify(sid)
     conversation_id = await conversation_id_of(baton, sid)
     async with aiohttp.ClientSession() as http:
-        stored = await detail(http, baton, conversation_id)
+        stored = await conversation_detail(http, baton, conversation_id)
     assert stored["conversation"]["metadata"]["page_url"] == shop["shop"] + "/products/rain-shell"
     assert [m["text"] for m in stored["messages"] if m["sender"] == "bot"][0] == bot_text
 
@@ -335,8 +303,8 @@ async def test_a_forged_session_id_gets_a_fresh_session_and_no_foreign_history(b
     assert "98765" not in await page.get_by_test_id("baton-panel").inner_text()
 
     async with aiohttp.ClientSession() as http:
-        mine = await detail(http, baton, await conversation_id_of(baton, fresh))
-        theirs = await detail(http, baton, await conversation_id_of(baton, alice_id))
+        mine = await conversation_detail(http, baton, await conversation_id_of(baton, fresh))
+        theirs = await conversation_detail(http, baton, await conversation_id_of(baton, alice_id))
     assert mine["conversation"]["id"] != theirs["conversation"]["id"]
     assert [m["text"] for m in mine["messages"] if m["sender"] == "customer"] == ["hello"]
     assert [m["text"] for m in theirs["messages"] if m["sender"] == "customer"] == ["where is my order 98765?"]
@@ -351,7 +319,7 @@ async def test_a_typed_intent_payload_triggers_that_intent(baton, shop, context)
     await expect(bubbles(page, "bot").filter(has_text="1234").first).to_be_visible()
 
     async with aiohttp.ClientSession() as http:
-        stored = await detail(http, baton, await conversation_id_of(baton, await session_id(page)))
+        stored = await conversation_detail(http, baton, await conversation_id_of(baton, await session_id(page)))
     customer = [m for m in stored["messages"] if m["sender"] == "customer"]
     assert [m["text"] for m in customer] == [payload]
     nlu = customer[0]["nlu"]
@@ -362,15 +330,7 @@ async def test_a_typed_intent_payload_triggers_that_intent(baton, shop, context)
 
 async def test_markup_in_messages_is_shown_as_text(baton, shop, context):
     # An agent whose display name is markup, as an admin might type it by mistake.
-    async with aiohttp.ClientSession() as http:
-        username, password = f"agent-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
-        status, body = await api(http, baton, "/api/users", "POST",
-                                 json={"username": username, "password": password, "role": "agent",
-                                       "display_name": XSS})
-        assert status == 201, body
-        async with http.post(f"{baton.url}/api/login", json={"username": username, "password": password}) as r:
-            assert r.status == 200, await r.text()
-            cookie = {"Cookie": f"baton_session={r.cookies['baton_session'].value}"}
+    cookie = await named_agent(baton, XSS)
 
     page = await open_shop(context, shop["shop"] + "/")
     await open_widget(page)
