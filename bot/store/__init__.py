@@ -1,1 +1,44 @@
-"""The conversation store: SQLAlchemy tables, the engine factory and the repository."""
+"""The store: one database, one module per aggregate, typed views out.
+
+`Store` bundles them on one engine. Nothing outside `bot/store/` imports `tables`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.store.accounts import AccountStore
+from bot.store.catalogue import CatalogueStore
+from bot.store.conversations import ConversationStore
+from bot.store.database import create_engine, session_factory
+from bot.store.outbox import OutboxStore
+from bot.store.trackers import TrackerEventStore
+
+
+@dataclass
+class Store:
+    engine: AsyncEngine
+    conversations: ConversationStore
+    accounts: AccountStore
+    catalogue: CatalogueStore
+    outbox: OutboxStore
+    trackers: TrackerEventStore
+
+    @classmethod
+    def open(cls, url: str) -> "Store":
+        engine = create_engine(url)
+        sessions = session_factory(engine)
+        return cls(engine, ConversationStore(sessions), AccountStore(sessions), CatalogueStore(sessions),
+                   OutboxStore(sessions), TrackerEventStore(sessions))
+
+    async def ping(self) -> None:
+        """Raises when the database cannot be reached (readiness)."""
+        from sqlalchemy import text
+
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def close(self) -> None:
+        await self.engine.dispose()

@@ -25,6 +25,11 @@ class Customer(Base):
     email = Column(String(320), index=True)
     phone = Column(String(40))
     profile = Column(JSON, nullable=False, default=dict)
+    # Identity a shop vouched for (a signed id from its backend, or an authenticated REST caller):
+    # only these are used to look up CRM data. What a customer says about themselves stays in `claims`.
+    shop_customer_id = Column(String(200), index=True)
+    email_verified = Column(Boolean, nullable=False, default=False)
+    claims = Column(JSON, nullable=False, default=dict)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
 
@@ -92,8 +97,9 @@ class Conversation(Base):
 class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (
-        # A webhook the provider re-delivers carries the same id: stored once.
-        UniqueConstraint("channel", "channel_message_id", name="uq_message_channel_id"),
+        # A delivery the provider (or client) repeats carries the same id: stored once. Scoped to
+        # the sender, because integrations that number messages per customer reuse ids across senders.
+        UniqueConstraint("identity_id", "channel_message_id", name="uq_message_identity_channel_id"),
     )
     id = Column(Integer, primary_key=True)
     conversation_id = Column(Integer, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False, index=True)
@@ -106,6 +112,10 @@ class Message(Base):
     label = Column(JSON(none_as_null=True))
     channel = Column(String(32), nullable=False)
     channel_message_id = Column(String(200))
+    identity_id = Column(Integer, ForeignKey("channel_identities.id", ondelete="CASCADE"))  # customer messages
+    # A customer message's turn: "pending" until the bot answered or handed off, then "done". A
+    # re-delivered message whose turn never finished (a crash) is finished, not answered with silence.
+    turn_state = Column(String(8))
     in_reply_to_id = Column(Integer, ForeignKey("messages.id", ondelete="SET NULL"), index=True)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
@@ -138,3 +148,36 @@ class Ticket(Base):
     subject = Column(String(300), nullable=False)
     status = Column(String(40), nullable=False, default="open")
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class OutboxItem(Base):
+    """A message waiting to go out on a customer's channel; retried until sent or given up."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    id = Column(Integer, primary_key=True)
+    message_id = Column(Integer, ForeignKey("messages.id", ondelete="CASCADE"), nullable=False, unique=True)
+    conversation_id = Column(Integer, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False,
+                             index=True)
+    channel = Column(String(32), nullable=False)
+    external_id = Column(String(200), nullable=False)
+    status = Column(String(12), nullable=False, default="pending")  # pending | sending | sent | failed
+    attempts = Column(Integer, nullable=False, default=0)
+    next_attempt_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    lease_until = Column(DateTime(timezone=True))
+    last_error = Column(Text)
+    provider_message_id = Column(String(200))
+    provider_status = Column(String(40))
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class TrackerEvent(Base):
+    """The bot's dialogue state (Rasa tracker events), so a restart forgets no slot and no pause."""
+
+    __tablename__ = "tracker_events"
+    __table_args__ = (UniqueConstraint("conversation_key", "seq", name="uq_tracker_event_seq"),)
+    id = Column(Integer, primary_key=True)
+    conversation_key = Column(String(80), nullable=False)
+    seq = Column(Integer, nullable=False)
+    data = Column(Text, nullable=False)

@@ -1,0 +1,532 @@
+"""Conversations and their messages. Each public method is one short transaction.
+
+The store hands out typed views (`bot/views.py`), never rows, so nothing outside `bot/store/`
+needs to know a table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain import ConversationStatus, CustomerClaims, InboundMessage, SenderKind
+from bot.state_machine import InvalidTransition, Transition, allowed_from, next_status
+from bot.store.rows import agent_brief, conversation_record, conversation_view, message_view
+from bot.store.tables import ChannelIdentity, Conversation, Customer, Message, OutboxItem, User, utcnow
+from bot.views import (
+    ConversationRecord, ConversationView, CustomerProfile, IdentityView, MessageView,
+)
+
+OPEN_STATUSES = (ConversationStatus.BOT.value, ConversationStatus.QUEUED.value,
+                 ConversationStatus.ASSIGNED.value)
+TURN_PENDING = "pending"
+TURN_DONE = "done"
+
+
+class NotFound(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class MessageDraft:
+    """A message about to be stored (bot, system, agent or note)."""
+
+    sender: SenderKind
+    text: str = ""
+    payload: Optional[Dict[str, Any]] = None
+    agent_id: Optional[int] = None
+    in_reply_to_id: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class StoredInbound:
+    conversation: ConversationRecord
+    message: MessageView
+    reopened: bool = False
+    created: bool = False
+
+
+@dataclass(frozen=True)
+class DuplicateInbound:
+    """A message seen before (same sender, same channel message id)."""
+
+    conversation: ConversationRecord
+    message: MessageView
+    replies: List[MessageView]
+    turn_finished: bool
+
+
+@dataclass(frozen=True)
+class HandoffWrite:
+    """The conversation changes a handoff makes, applied in the turn's one transaction."""
+
+    reason: Optional[str]
+    detail: str
+    priority: int
+    notice: str   # the text for the customer; `{position}` becomes their place in the queue
+
+
+@dataclass(frozen=True)
+class TurnOutcome:
+    """What the end of a customer's turn wrote."""
+
+    conversation: ConversationRecord
+    messages: List[MessageView] = field(default_factory=list)
+    handed_off: bool = False
+    queue_position: int = 0
+
+
+def _apply_claims(customer: Customer, claims: CustomerClaims) -> None:
+    """Verified identity fills the customer's own fields; anything else is kept as a claim."""
+    if claims.is_empty():
+        return
+    if claims.verified:
+        if claims.shop_customer_id:
+            customer.shop_customer_id = claims.shop_customer_id[:200]
+        if claims.email and "@" in claims.email:
+            customer.email = claims.email[:320]
+            customer.email_verified = True
+        if claims.name:
+            customer.name = claims.name[:200]
+        return
+    if claims.id_verified and claims.shop_customer_id:
+        # The signature covers the id only: a name or e-mail sent alongside stays a claim, or a
+        # visitor could pair their own signed id with someone else's e-mail.
+        customer.shop_customer_id = claims.shop_customer_id[:200]
+    current = dict(customer.claims or {})
+    for key, value in (("name", claims.name), ("email", claims.email),
+                       ("shop_customer_id", None if claims.id_verified else claims.shop_customer_id)):
+        if value:
+            current[key] = value[:320]
+    if current != (customer.claims or {}):
+        customer.claims = current
+
+
+class ConversationStore:
+    def __init__(self, sessions) -> None:
+        self.sessions = sessions
+
+    # ---- the customer's turn -------------------------------------------------
+
+    async def record_inbound(self, inbound: InboundMessage) -> StoredInbound | DuplicateInbound:
+        """Commit the customer's message (and its customer/conversation) before anything else."""
+        try:
+            async with self.sessions() as session, session.begin():
+                identity = await self._identity(session, inbound)
+                if inbound.channel_message_id:
+                    duplicate = await self._duplicate(session, identity.id, inbound.channel_message_id)
+                    if duplicate is not None:
+                        return duplicate
+                conversation, created, reopened = await self._open_conversation(session, identity, inbound)
+                message = Message(conversation_id=conversation.id, sender=SenderKind.CUSTOMER.value,
+                                  text=inbound.text, channel=inbound.channel, identity_id=identity.id,
+                                  channel_message_id=inbound.channel_message_id, turn_state=TURN_PENDING,
+                                  created_at=utcnow())
+                session.add(message)
+                conversation.updated_at = utcnow()
+                await session.flush()
+                record = conversation_record(conversation)
+                view = message_view(message)
+            return StoredInbound(record, view, reopened=reopened, created=created)
+        except IntegrityError:
+            # Two deliveries of one message raced; the loser reports the winner's message.
+            if inbound.channel_message_id:
+                async with self.sessions() as session:
+                    identity = await self._find_identity(session, inbound.channel, inbound.external_id)
+                    if identity is not None:
+                        duplicate = await self._duplicate(session, identity.id, inbound.channel_message_id)
+                        if duplicate is not None:
+                            return duplicate
+            raise
+
+    async def _duplicate(self, session: AsyncSession, identity_id: int,
+                         channel_message_id: str) -> Optional[DuplicateInbound]:
+        existing = (await session.execute(select(Message).where(
+            Message.identity_id == identity_id,
+            Message.channel_message_id == channel_message_id))).scalar_one_or_none()
+        if existing is None:
+            return None
+        conversation = await session.get(Conversation, existing.conversation_id)
+        replies = (await session.execute(select(Message).where(
+            Message.in_reply_to_id == existing.id).order_by(Message.id))).scalars().all()
+        return DuplicateInbound(conversation_record(conversation), message_view(existing),
+                                [message_view(r) for r in replies],
+                                turn_finished=existing.turn_state != TURN_PENDING)
+
+    async def _find_identity(self, session: AsyncSession, channel: str,
+                             external_id: str) -> Optional[ChannelIdentity]:
+        return (await session.execute(select(ChannelIdentity).where(
+            ChannelIdentity.channel == channel,
+            ChannelIdentity.external_id == external_id))).scalar_one_or_none()
+
+    async def _identity(self, session: AsyncSession, inbound: InboundMessage) -> ChannelIdentity:
+        identity = await self._find_identity(session, inbound.channel, inbound.external_id)
+        if identity is not None:
+            if not inbound.customer.is_empty():
+                customer = await session.get(Customer, identity.customer_id)
+                if customer is not None:
+                    _apply_claims(customer, inbound.customer)
+            return identity
+        customer = Customer(profile={}, claims={}, email_verified=False)
+        _apply_claims(customer, inbound.customer)
+        session.add(customer)
+        await session.flush()
+        identity = ChannelIdentity(customer_id=customer.id, channel=inbound.channel,
+                                   external_id=inbound.external_id)
+        session.add(identity)
+        await session.flush()
+        return identity
+
+    async def _open_conversation(self, session: AsyncSession, identity: ChannelIdentity,
+                                 inbound: InboundMessage) -> Tuple[Conversation, bool, bool]:
+        latest = (await session.execute(select(Conversation).where(
+            Conversation.identity_id == identity.id).order_by(Conversation.id.desc()).limit(1)
+        )).scalar_one_or_none()
+        metadata = {k: v for k, v in (inbound.metadata or {}).items() if v not in (None, "")}
+        if latest is None:
+            conversation = Conversation(customer_id=identity.customer_id, identity_id=identity.id,
+                                        channel=inbound.channel, status=ConversationStatus.BOT.value,
+                                        conversation_metadata=metadata, priority=0, consecutive_misses=0)
+            session.add(conversation)
+            await session.flush()
+            return conversation, True, False
+        if metadata and {**(latest.conversation_metadata or {}), **metadata} != latest.conversation_metadata:
+            latest.conversation_metadata = {**(latest.conversation_metadata or {}), **metadata}
+        if latest.status == ConversationStatus.RESOLVED.value:
+            # A customer who writes again starts fresh with the bot: no old priority or reason.
+            latest.status = next_status(ConversationStatus.RESOLVED, Transition.REOPEN).value
+            latest.assignee_id = None
+            latest.resolved_at = None
+            latest.consecutive_misses = 0
+            latest.priority = 0
+            latest.handoff_reason = None
+            latest.handoff_detail = None
+            latest.handoff_message_id = None
+            latest.queued_at = None
+            return latest, False, True
+        return latest, False, False
+
+    async def finish_turn(self, conversation: ConversationRecord, message_id: int,
+                          nlu: Optional[Dict[str, Any]], replies: Sequence[MessageDraft] = (),
+                          misses: Optional[int] = None,
+                          handoff: Optional[HandoffWrite] = None) -> TurnOutcome:
+        """Everything the end of a turn writes, in one transaction.
+
+        The customer's message is already committed (record_inbound); this annotates it, stores
+        the replies, applies a handoff atomically (or learns that someone else moved the
+        conversation meanwhile), and marks the turn finished.
+        """
+        async with self.sessions() as session, session.begin():
+            values: Dict[str, Any] = {"turn_state": TURN_DONE}
+            if nlu is not None:
+                values["nlu"] = nlu
+            await session.execute(update(Message).where(Message.id == message_id).values(**values))
+            now = utcnow()
+            handed_off, position = False, 0
+            drafts = list(replies)
+            if handoff is not None:
+                handed_off = await self._apply_transition(session, conversation.id, Transition.HANDOFF, {
+                    "handoff_reason": handoff.reason, "handoff_detail": handoff.detail,
+                    "handoff_message_id": message_id, "priority": handoff.priority,
+                    "queued_at": now, "consecutive_misses": 0, "updated_at": now}, raise_on_conflict=False)
+                if handed_off:
+                    position = await self._queue_position(session, conversation.id)
+                    drafts.append(MessageDraft(SenderKind.SYSTEM, handoff.notice.format(position=position),
+                                               {"queue_position": position}, in_reply_to_id=message_id))
+            elif misses is not None and misses != conversation.consecutive_misses:
+                await session.execute(update(Conversation).where(Conversation.id == conversation.id)
+                                      .values(consecutive_misses=misses))
+            rows = self._add(session, conversation.id, conversation.channel, drafts, now)
+            if rows:
+                await session.execute(update(Conversation).where(Conversation.id == conversation.id)
+                                      .values(updated_at=now))
+            await session.flush()
+            current = await session.get(Conversation, conversation.id)
+            record = conversation_record(current)
+        return TurnOutcome(record, [message_view(r) for r in rows], handed_off, position)
+
+    def _add(self, session: AsyncSession, conversation_id: int, channel: str,
+             drafts: Iterable[MessageDraft], now: datetime) -> List[Message]:
+        rows = []
+        for draft in drafts:
+            row = Message(conversation_id=conversation_id, channel=channel, sender=draft.sender.value,
+                          text=draft.text, payload=draft.payload, agent_id=draft.agent_id,
+                          in_reply_to_id=draft.in_reply_to_id, created_at=now)
+            session.add(row)
+            rows.append(row)
+        return rows
+
+    async def unfinished_turns(self, older_than: datetime, limit: int = 100) -> List[int]:
+        """Customer messages whose turn never finished (the process died mid-turn)."""
+        async with self.sessions() as session:
+            return list((await session.execute(select(Message.id).where(
+                Message.turn_state == TURN_PENDING, Message.created_at < older_than)
+                .order_by(Message.id).limit(limit))).scalars())
+
+    # ---- messages people write ---------------------------------------------
+
+    async def add_messages(self, conversation_id: int, drafts: Iterable[MessageDraft]) -> List[MessageView]:
+        async with self.sessions() as session, session.begin():
+            conversation = await session.get(Conversation, conversation_id)
+            if conversation is None:
+                raise NotFound(f"conversation {conversation_id}")
+            now = utcnow()
+            rows = self._add(session, conversation_id, conversation.channel, drafts, now)
+            conversation.updated_at = now
+            await session.flush()
+            agent_ids = {r.agent_id for r in rows if r.agent_id}
+            agents = await self._agents(session, agent_ids)
+            return [message_view(r, agents.get(r.agent_id)) for r in rows]
+
+    # ---- the state machine, applied atomically ------------------------------
+
+    async def transition(self, conversation_id: int, transition: Transition,
+                         values: Optional[Dict[str, Any]] = None,
+                         notice: Optional[MessageDraft] = None) -> Tuple[ConversationRecord, List[MessageView]]:
+        """Move a conversation along the state machine (and store its notice), or raise InvalidTransition.
+
+        The status check and the change are one UPDATE … WHERE status IN (…), so two
+        agents claiming at once cannot both win, on SQLite or PostgreSQL alike.
+        """
+        async with self.sessions() as session, session.begin():
+            now = utcnow()
+            await self._apply_transition(session, conversation_id, transition,
+                                         {"updated_at": now, **(values or {})})
+            current = await session.get(Conversation, conversation_id)
+            views: List[MessageView] = []
+            if notice is not None:
+                rows = self._add(session, conversation_id, current.channel, [notice], now)
+                await session.flush()
+                agents = await self._agents(session, {r.agent_id for r in rows if r.agent_id})
+                views = [message_view(r, agents.get(r.agent_id)) for r in rows]
+            return conversation_record(current), views
+
+    async def _apply_transition(self, session: AsyncSession, conversation_id: int, transition: Transition,
+                                values: Dict[str, Any], raise_on_conflict: bool = True) -> bool:
+        sources = [s.value for s in allowed_from(transition)]
+        target = next_status(next(iter(allowed_from(transition))), transition)
+        result = await session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation_id, Conversation.status.in_(sources))
+            .values(status=target.value, **values)
+            .execution_options(synchronize_session=False))
+        if result.rowcount == 1:
+            return True
+        current = await session.get(Conversation, conversation_id)
+        if current is None:
+            raise NotFound(f"conversation {conversation_id}")
+        if raise_on_conflict:
+            raise InvalidTransition(transition, ConversationStatus(current.status))
+        return False
+
+    # ---- reads -------------------------------------------------------------------
+
+    async def get(self, conversation_id: int) -> ConversationRecord:
+        async with self.sessions() as session:
+            row = await session.get(Conversation, conversation_id)
+            if row is None:
+                raise NotFound(f"conversation {conversation_id}")
+            return conversation_record(row)
+
+    async def identity_of(self, conversation_id: int) -> IdentityView:
+        async with self.sessions() as session:
+            row = (await session.execute(select(ChannelIdentity).join(
+                Conversation, Conversation.identity_id == ChannelIdentity.id).where(
+                Conversation.id == conversation_id))).scalar_one_or_none()
+            if row is None:
+                raise NotFound(f"conversation {conversation_id}")
+            return IdentityView(row.channel, row.external_id)
+
+    async def queue_position(self, conversation_id: int) -> int:
+        async with self.sessions() as session:
+            return await self._queue_position(session, conversation_id)
+
+    async def _queue_position(self, session: AsyncSession, conversation_id: int) -> int:
+        me = await session.get(Conversation, conversation_id)
+        if me is None or me.status != ConversationStatus.QUEUED.value:
+            return 0
+        ahead = (await session.execute(select(func.count()).select_from(Conversation).where(
+            Conversation.status == ConversationStatus.QUEUED.value,
+            Conversation.id != me.id,
+            or_(Conversation.priority > me.priority,
+                and_(Conversation.priority == me.priority, Conversation.queued_at <= me.queued_at)),
+        ))).scalar_one()
+        return int(ahead) + 1
+
+    async def summary(self, conversation_id: int) -> ConversationView:
+        summaries = await self.summaries([conversation_id])
+        if not summaries:
+            raise NotFound(f"conversation {conversation_id}")
+        return summaries[0]
+
+    async def summaries(self, ids: Sequence[int]) -> List[ConversationView]:
+        if not ids:
+            return []
+        async with self.sessions() as session:
+            rows = (await session.execute(
+                select(Conversation, Customer).join(Customer, Customer.id == Conversation.customer_id)
+                .where(Conversation.id.in_(list(ids))))).all()
+            assignee_ids = {c.assignee_id for c, _ in rows if c.assignee_id}
+            users = {u.id: u for u in (await session.execute(
+                select(User).where(User.id.in_(assignee_ids)))).scalars()} if assignee_ids else {}
+            last_ids = (await session.execute(
+                select(func.max(Message.id)).where(Message.conversation_id.in_(list(ids)),
+                                                   Message.sender != SenderKind.NOTE.value)
+                .group_by(Message.conversation_id))).scalars().all()
+            lasts = {m.conversation_id: m for m in (await session.execute(
+                select(Message).where(Message.id.in_(last_ids)))).scalars()} if last_ids else {}
+        by_id = {c.id: conversation_view(c, cust, users.get(c.assignee_id), lasts.get(c.id)) for c, cust in rows}
+        return [by_id[i] for i in ids if i in by_id]
+
+    async def list_conversations(self, statuses: Sequence[str], limit: int = 100,
+                                 assignee_id: Optional[int] = None,
+                                 customer_id: Optional[int] = None,
+                                 identity: Optional[Tuple[str, str]] = None) -> List[ConversationView]:
+        query = select(Conversation.id).where(Conversation.status.in_(list(statuses)))
+        if identity is not None:
+            query = query.join(ChannelIdentity, ChannelIdentity.id == Conversation.identity_id).where(
+                ChannelIdentity.channel == identity[0], ChannelIdentity.external_id == identity[1])
+        if assignee_id is not None:
+            query = query.where(Conversation.assignee_id == assignee_id)
+        if customer_id is not None:
+            query = query.where(Conversation.customer_id == customer_id)
+        if list(statuses) == [ConversationStatus.QUEUED.value]:
+            query = query.order_by(Conversation.priority.desc(), Conversation.queued_at.asc())
+        else:
+            query = query.order_by(Conversation.updated_at.desc())
+        async with self.sessions() as session:
+            ids = (await session.execute(query.limit(limit))).scalars().all()
+        return await self.summaries(ids)
+
+    async def earlier_conversations(self, customer_id: int, except_id: int, limit: int = 20) -> List[ConversationView]:
+        async with self.sessions() as session:
+            ids = (await session.execute(select(Conversation.id).where(
+                Conversation.customer_id == customer_id, Conversation.id != except_id)
+                .order_by(Conversation.id.desc()).limit(limit))).scalars().all()
+        return await self.summaries(ids)
+
+    async def messages(self, conversation_id: int, include_notes: bool = True) -> List[MessageView]:
+        query = select(Message).where(Message.conversation_id == conversation_id)
+        if not include_notes:
+            query = query.where(Message.sender != SenderKind.NOTE.value)
+        return await self._views(query.order_by(Message.id))
+
+    async def messages_after(self, after_id: int, limit: int = 1000) -> List[MessageView]:
+        """Every message newer than a cursor, oldest first: what a reconnecting console missed."""
+        return await self._views(select(Message).where(Message.id > after_id).order_by(Message.id).limit(limit))
+
+    async def message(self, message_id: int) -> MessageView:
+        views = await self._views(select(Message).where(Message.id == message_id))
+        if not views:
+            raise NotFound(f"message {message_id}")
+        return views[0]
+
+    async def history_for(self, channel: str, external_id: str) -> List[MessageView]:
+        """What a customer sees again when they come back: their latest conversation, without notes."""
+        conversation_id = await self.latest_conversation_for(channel, external_id)
+        if conversation_id is None:
+            return []
+        return await self.messages(conversation_id, include_notes=False)
+
+    async def _views(self, query) -> List[MessageView]:
+        async with self.sessions() as session:
+            rows = (await session.execute(query)).scalars().all()
+            if not rows:
+                return []
+            agents = await self._agents(session, {r.agent_id for r in rows if r.agent_id})
+            conv_ids = {r.conversation_id for r in rows}
+            triggers = dict((await session.execute(select(
+                Conversation.id, Conversation.handoff_message_id).where(Conversation.id.in_(conv_ids)))).all())
+            deliveries = {m: {"status": s, "error": e, "attempts": a} for m, s, e, a in (await session.execute(
+                select(OutboxItem.message_id, OutboxItem.status, OutboxItem.last_error, OutboxItem.attempts)
+                .where(OutboxItem.message_id.in_([r.id for r in rows])))).all()}
+        return [message_view(r, agents.get(r.agent_id), triggers.get(r.conversation_id), deliveries.get(r.id))
+                for r in rows]
+
+    async def _agents(self, session: AsyncSession, ids) -> Dict[int, Any]:
+        ids = {i for i in ids if i}
+        if not ids:
+            return {}
+        return {u.id: agent_brief(u) for u in (await session.execute(select(User).where(User.id.in_(ids)))).scalars()}
+
+    async def set_label(self, message_id: int, label: Optional[Dict[str, Any]]) -> MessageView:
+        async with self.sessions() as session, session.begin():
+            row = await session.get(Message, message_id)
+            if row is None:
+                raise NotFound(f"message {message_id}")
+            if row.sender != SenderKind.CUSTOMER.value:
+                raise ValueError("only customer messages carry an intent label")
+            row.label = label
+        return await self.message(message_id)
+
+    async def review_items(self, limit: int = 200) -> List[MessageView]:
+        """Customer messages an agent labelled, or that handed a conversation off."""
+        async with self.sessions() as session:
+            trigger_ids = select(Conversation.handoff_message_id).where(
+                Conversation.handoff_message_id.isnot(None))
+            ids = (await session.execute(select(Message.id).where(
+                Message.sender == SenderKind.CUSTOMER.value,
+                or_(Message.label.isnot(None), Message.id.in_(trigger_ids)),
+            ).order_by(Message.id.desc()).limit(limit))).scalars().all()
+        if not ids:
+            return []
+        return await self._views(select(Message).where(Message.id.in_(ids)).order_by(Message.id.desc()))
+
+    async def latest_conversation_for(self, channel: str, external_id: str) -> Optional[int]:
+        async with self.sessions() as session:
+            return (await session.execute(
+                select(Conversation.id).join(ChannelIdentity, ChannelIdentity.id == Conversation.identity_id)
+                .where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id)
+                .order_by(Conversation.id.desc()).limit(1))).scalar_one_or_none()
+
+    async def customer_profile(self, customer_id: int) -> CustomerProfile:
+        async with self.sessions() as session:
+            customer = await session.get(Customer, customer_id)
+            if customer is None:
+                raise NotFound(f"customer {customer_id}")
+            identities = (await session.execute(select(ChannelIdentity).where(
+                ChannelIdentity.customer_id == customer_id).order_by(ChannelIdentity.id))).scalars().all()
+        return CustomerProfile(
+            id=customer.id, name=customer.name, email=customer.email if customer.email_verified else None,
+            email_verified=bool(customer.email_verified and customer.email), phone=customer.phone,
+            shop_customer_id=customer.shop_customer_id, profile=customer.profile or {},
+            claims=customer.claims or {}, created_at=customer.created_at,
+            identities=[IdentityView(i.channel, i.external_id) for i in identities])
+
+    async def assigned_counts(self) -> Dict[int, int]:
+        """How many conversations each agent owns right now."""
+        async with self.sessions() as session:
+            rows = (await session.execute(select(Conversation.assignee_id, func.count()).where(
+                Conversation.status == ConversationStatus.ASSIGNED.value,
+                Conversation.assignee_id.isnot(None)).group_by(Conversation.assignee_id))).all()
+        return {user_id: count for user_id, count in rows}
+
+    async def message_conversation(self, message_id: int) -> Optional[int]:
+        async with self.sessions() as session:
+            return (await session.execute(select(Message.conversation_id).where(
+                Message.id == message_id))).scalar_one_or_none()
+
+    async def customer_message(self, message_id: int) -> Optional["CustomerTurn"]:
+        """A customer message with its conversation and sender (to finish an interrupted turn)."""
+        async with self.sessions() as session:
+            row = await session.get(Message, message_id)
+            if row is None or row.sender != SenderKind.CUSTOMER.value:
+                return None
+            conversation = await session.get(Conversation, row.conversation_id)
+            identity = await session.get(ChannelIdentity, conversation.identity_id)
+            return CustomerTurn(conversation_record(conversation), message_view(row), identity.channel,
+                                identity.external_id, pending=row.turn_state == TURN_PENDING)
+
+
+@dataclass(frozen=True)
+class CustomerTurn:
+    conversation: ConversationRecord
+    message: MessageView
+    channel: str
+    external_id: str
+    pending: bool

@@ -1,0 +1,42 @@
+"""The bot's dialogue state, as an append-only list of serialised Rasa events per conversation.
+
+Kept in Baton's own database, so a restart forgets no slot (an order number the customer gave)
+and no pause (a conversation a person owns). The store knows nothing of Rasa: events are JSON text.
+"""
+
+from __future__ import annotations
+
+from typing import List, Sequence
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from bot.store.tables import TrackerEvent
+
+
+class TrackerConflict(Exception):
+    """Another process appended to this tracker meanwhile."""
+
+
+class TrackerEventStore:
+    def __init__(self, sessions) -> None:
+        self.sessions = sessions
+
+    async def load(self, key: str) -> List[str]:
+        async with self.sessions() as session:
+            return list((await session.execute(select(TrackerEvent.data).where(
+                TrackerEvent.conversation_key == key).order_by(TrackerEvent.seq))).scalars())
+
+    async def append(self, key: str, first_seq: int, events: Sequence[str]) -> None:
+        if not events:
+            return
+        try:
+            async with self.sessions() as session, session.begin():
+                session.add_all(TrackerEvent(conversation_key=key, seq=first_seq + i, data=data)
+                                for i, data in enumerate(events))
+        except IntegrityError:
+            raise TrackerConflict(key)
+
+    async def forget(self, key: str) -> None:
+        async with self.sessions() as session, session.begin():
+            await session.execute(delete(TrackerEvent).where(TrackerEvent.conversation_key == key))
