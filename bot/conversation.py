@@ -2,7 +2,9 @@
 
 Every inbound message from every channel goes through `ConversationFlow.handle`.
 The message is committed before anything else happens, so a crash later in the
-turn loses nothing; any bot failure becomes a handoff with its reason.
+turn loses nothing; any bot failure becomes a handoff with its reason; a turn that
+a crash cut short is finished when the message is delivered again (or at start-up).
+A turn writes twice: the customer's message first, everything else in one transaction.
 """
 
 from __future__ import annotations
@@ -10,18 +12,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from typing import Any, Dict, List, Optional
+from dataclasses import dataclass, replace
+from typing import Any, Dict, List, Optional, Tuple
 
 from bot.domain import (
-    BotReply, ConversationStatus, HandoffDecision, InboundMessage, NluParse, SenderKind,
-    TurnResult, Verdict,
+    BotReply, ConversationStatus, HandoffDecision, InboundMessage, NluParse, SenderKind, Verdict,
 )
-from bot.engine import BotFailure, RasaEngine
+from bot.engine import BotFailure, BotUnavailable
 from bot.events import DomainEvent, EventBus, EventName
 from bot.handoff import FALLBACK_INTENT, HandoffPolicy
-from bot.state_machine import InvalidTransition, Transition, human_owns
-from bot.store.repository import ConversationStore, DuplicateInbound, StoredInbound
-from bot.store.tables import utcnow
+from bot.state_machine import human_owns
+from bot.store.conversations import (
+    ConversationStore, DuplicateInbound, HandoffWrite, MessageDraft, StoredInbound,
+)
+from bot.views import ConversationRecord, MessageView
 
 log = logging.getLogger(__name__)
 
@@ -30,23 +34,31 @@ HANDOFF_TEXT = ("I'm bringing in a person from our team who can help. "
                 "You are number {position} in the queue.")
 
 
-def rasa_key(conversation) -> str:
-    """The sender id the bot's tracker knows a conversation by (its uid, unique across databases)."""
-    return f"conversation-{conversation.uid}"
+@dataclass
+class TurnResult:
+    """What handling one inbound message produced, for the channel to answer with."""
+
+    conversation_id: int
+    customer_message_id: int
+    replies: List[MessageView]      # bot/system messages to show the customer, in order
+    duplicate: bool = False
+    decision: Optional[HandoffDecision] = None
+    status: ConversationStatus = ConversationStatus.BOT
 
 
 class ConversationFlow:
-    def __init__(self, store: ConversationStore, engine: RasaEngine, policy: HandoffPolicy,
-                 bus: EventBus) -> None:
-        self.store = store
-        self.engine = engine
+    def __init__(self, conversations: ConversationStore, bot: Any, policy: HandoffPolicy, bus: EventBus,
+                 model_wait_seconds: float = 60.0) -> None:
+        self.conversations = conversations
+        self.bot = bot
         self.policy = policy
         self.bus = bus
+        self.model_wait_seconds = model_wait_seconds
         # One turn at a time per customer: a second message waits for the first's answer.
         self._locks: "weakref.WeakValueDictionary[tuple, asyncio.Lock]" = weakref.WeakValueDictionary()
 
-    def _lock(self, inbound: InboundMessage) -> asyncio.Lock:
-        key = (inbound.channel, inbound.external_id)
+    def _lock(self, channel: str, external_id: str) -> asyncio.Lock:
+        key = (channel, external_id)
         lock = self._locks.get(key)
         if lock is None:
             lock = asyncio.Lock()
@@ -54,114 +66,115 @@ class ConversationFlow:
         return lock
 
     async def handle(self, inbound: InboundMessage) -> TurnResult:
-        async with self._lock(inbound):
-            stored = await self.store.record_inbound(inbound)
+        async with self._lock(inbound.channel, inbound.external_id):
+            stored = await self.conversations.record_inbound(inbound)
             if isinstance(stored, DuplicateInbound):
-                return await self._duplicate(stored)
-            return await self._turn(inbound, stored)
+                if stored.turn_finished:
+                    return self._answered_before(stored)
+                # The first delivery's turn never finished (a crash): finish it now.
+                return await self._turn(stored.conversation, stored.message, inbound.metadata, live=True,
+                                        duplicate=True)
+            return await self._start(stored, inbound)
 
-    async def _duplicate(self, duplicate: DuplicateInbound) -> TurnResult:
-        conversation = await self.store.get(duplicate.conversation_id)
-        visible = [r for r in duplicate.replies if r.sender in (SenderKind.BOT.value, SenderKind.SYSTEM.value)]
-        return TurnResult(conversation.id, duplicate.message.id,
-                          await self.store.serialise_messages(visible), duplicate=True,
-                          status=ConversationStatus(conversation.status))
+    async def finish_interrupted(self, message_id: int) -> Optional[TurnResult]:
+        """Finish a turn a crash cut short; its replies go out through delivery, nobody awaits them."""
+        found = await self.conversations.customer_message(message_id)
+        if found is None or not found.pending:
+            return None
+        async with self._lock(found.channel, found.external_id):
+            fresh = await self.conversations.customer_message(message_id)
+            if fresh is None or not fresh.pending:
+                return None  # a re-delivery finished it meanwhile
+            return await self._turn(fresh.conversation, fresh.message, {}, live=False, duplicate=True)
 
-    async def _turn(self, inbound: InboundMessage, stored: StoredInbound) -> TurnResult:
-        conversation, message = stored.conversation, stored.message
-        key = rasa_key(conversation)
-        status = ConversationStatus(conversation.status)
+    def _answered_before(self, duplicate: DuplicateInbound) -> TurnResult:
+        visible = [r for r in duplicate.replies if r.sender in (SenderKind.BOT, SenderKind.SYSTEM)]
+        return TurnResult(duplicate.conversation.id, duplicate.message.id, visible, duplicate=True,
+                          status=duplicate.conversation.status)
+
+    async def _start(self, stored: StoredInbound, inbound: InboundMessage) -> TurnResult:
         if stored.reopened:
-            await self._safely(self.engine.resume(key))
+            self.bus.publish(DomainEvent(EventName.CONVERSATION_REOPENED, stored.conversation.id))
+            await self._safely(self.bot.resume(stored.conversation.tracker_key))
+        return await self._turn(stored.conversation, stored.message, inbound.metadata, live=True)
 
-        parse: Optional[NluParse] = None
-        failure: Optional[BotFailure] = None
-        try:
-            parse = await self.engine.parse(inbound.text)
-            await self.store.annotate(message.id, parse.as_annotation())
-        except BotFailure as exc:
-            failure = exc
-            log.warning("conversation %s: parse failed: %s", conversation.id, exc)
-        await self._publish(EventName.REOPENED if stored.reopened else EventName.MESSAGE_RECEIVED,
-                            conversation.id, [message])
+    async def _turn(self, conversation: ConversationRecord, message: MessageView, metadata: Dict[str, Any],
+                    live: bool, duplicate: bool = False) -> TurnResult:
+        key = conversation.tracker_key
+        parse, failure = await self._parse(message.text)
+        nlu = parse.as_annotation() if parse is not None else None
+        message = replace(message, nlu=nlu)
+        if not duplicate:
+            self.bus.publish(DomainEvent(EventName.MESSAGE_RECEIVED, conversation.id, (message,)))
 
-        if human_owns(status):
+        if human_owns(conversation.status):
             # A person owns it: the bot stays silent but keeps the context.
+            await self.conversations.finish_turn(conversation, message.id, nlu)
             if parse is not None:
-                await self._safely(self.engine.record_customer_message(key, parse, inbound.metadata))
-            return TurnResult(conversation.id, message.id, [], status=status)
+                await self._safely(self.bot.record_customer_message(key, parse, metadata))
+            return TurnResult(conversation.id, message.id, [], duplicate=duplicate, status=conversation.status)
 
         if failure is not None:
-            return await self._hand_off(conversation, message.id, self.policy.on_failure(failure), None,
-                                        inbound)
-        assert parse is not None
-        decision = self.policy.decide(parse, conversation.consecutive_misses)
+            decision = self.policy.on_failure(failure)
+        else:
+            decision = self.policy.decide(parse, conversation.consecutive_misses)
+        replies: List[BotReply] = []
+        if not decision.hands_off:
+            try:
+                force = FALLBACK_INTENT if decision.verdict is Verdict.REPHRASE else None
+                replies = [r for r in await self.bot.respond(key, parse, metadata, force_intent=force)
+                           if not r.is_empty()]
+            except BotFailure as exc:
+                log.warning("conversation %s: bot failed: %s", conversation.id, exc)
+                decision = self.policy.on_failure(exc)
+            else:
+                if decision.verdict is Verdict.ANSWER and not replies:
+                    decision = self.policy.after_empty_reply(conversation.consecutive_misses)
+                if decision.verdict is Verdict.REPHRASE and not replies:
+                    replies = [BotReply(text=REPHRASE_TEXT)]
         if decision.hands_off:
-            return await self._hand_off(conversation, message.id, decision, parse, inbound)
-
-        try:
-            force = FALLBACK_INTENT if decision.verdict is Verdict.REPHRASE else None
-            replies = await self.engine.respond(key, parse, inbound.metadata, force_intent=force)
-        except BotFailure as exc:
-            log.warning("conversation %s: bot failed: %s", conversation.id, exc)
-            return await self._hand_off(conversation, message.id, self.policy.on_failure(exc), None, inbound)
-
-        replies = [r for r in replies if not r.is_empty()]
-        if decision.verdict is Verdict.ANSWER and not replies:
-            decision = self.policy.after_empty_reply(conversation.consecutive_misses)
-            if decision.hands_off:
-                return await self._hand_off(conversation, message.id, decision, None, inbound)
-        if decision.verdict is Verdict.REPHRASE and not replies:
-            replies = [BotReply(text=REPHRASE_TEXT)]
+            return await self._hand_off(conversation, message, decision, parse, metadata, live, duplicate)
 
         misses = conversation.consecutive_misses + 1 if decision.verdict is Verdict.REPHRASE else 0
-        if misses != conversation.consecutive_misses:
-            await self.store.set_misses(conversation.id, misses)
-        rows = await self.store.add_messages(conversation.id, [
-            {"sender": SenderKind.BOT.value, "text": r.text, "payload": r.payload(),
-             "in_reply_to_id": message.id} for r in replies])
-        serialised = await self._publish(EventName.BOT_REPLIED, conversation.id, rows,
-                                         data={"verdict": decision.verdict.value})
-        return TurnResult(conversation.id, message.id, serialised, decision=decision,
-                          status=ConversationStatus.BOT)
+        outcome = await self.conversations.finish_turn(conversation, message.id, nlu, [
+            MessageDraft(SenderKind.BOT, r.text, r.payload(), in_reply_to_id=message.id) for r in replies],
+            misses=misses)
+        self.bus.publish(DomainEvent(EventName.BOT_REPLIED, conversation.id, tuple(outcome.messages),
+                                     data={"verdict": decision.verdict.value, "live": live}))
+        return TurnResult(conversation.id, message.id, outcome.messages, duplicate=duplicate, decision=decision,
+                          status=outcome.conversation.status)
 
-    async def _hand_off(self, conversation, message_id: int, decision: HandoffDecision,
-                        parse: Optional[NluParse], inbound: InboundMessage) -> TurnResult:
-        key = rasa_key(conversation)
-        conversation_id = conversation.id
+    async def _parse(self, text: str) -> Tuple[Optional[NluParse], Optional[BotFailure]]:
+        if self.bot.status == "loading":
+            # Starting up: hold the customer's message (bounded) rather than hand it off at once.
+            await self.bot.wait_ready(self.model_wait_seconds)
         try:
-            await self.store.transition(conversation_id, Transition.HANDOFF, {
-                "handoff_reason": decision.reason.value if decision.reason else None,
-                "handoff_detail": decision.detail,
-                "handoff_message_id": message_id,
-                "priority": decision.priority,
-                "queued_at": utcnow(),
-                "consecutive_misses": 0,
-            })
-        except InvalidTransition:
-            # Someone (an agent) moved it meanwhile; it is already in human hands.
-            conversation = await self.store.get(conversation_id)
-            return TurnResult(conversation_id, message_id, [], decision=decision,
-                              status=ConversationStatus(conversation.status))
-        if parse is not None:
-            await self._safely(self.engine.record_customer_message(key, parse, inbound.metadata))
-        await self._safely(self.engine.pause(key))
-        position = await self.store.queue_position(conversation_id)
-        rows = await self.store.add_messages(conversation_id, [{
-            "sender": SenderKind.SYSTEM.value, "text": HANDOFF_TEXT.format(position=position),
-            "payload": {"queue_position": position}, "in_reply_to_id": message_id}])
-        serialised = await self._publish(EventName.HANDED_OFF, conversation_id, rows,
-                                         data={"reason": decision.reason.value if decision.reason else None,
-                                               "queue_position": position})
-        return TurnResult(conversation_id, message_id, serialised, decision=decision,
-                          status=ConversationStatus.QUEUED)
+            return await self.bot.parse(text), None
+        except BotFailure as exc:
+            log.warning("parse failed: %s", exc)
+            return None, exc
 
-    async def _publish(self, name: EventName, conversation_id: int, rows, data: Optional[Dict[str, Any]] = None,
-                       ) -> List[Dict[str, Any]]:
-        serialised = await self.store.serialise_messages(rows)
-        summary = await self.store.summary(conversation_id)
-        await self.bus.publish(DomainEvent(name, conversation_id, summary, serialised, data or {}))
-        return serialised
+    async def _hand_off(self, conversation: ConversationRecord, message: MessageView, decision: HandoffDecision,
+                        parse: Optional[NluParse], metadata: Dict[str, Any], live: bool,
+                        duplicate: bool) -> TurnResult:
+        reason = decision.reason.value if decision.reason else None
+        outcome = await self.conversations.finish_turn(
+            conversation, message.id, message.nlu,
+            handoff=HandoffWrite(reason, decision.detail, decision.priority, HANDOFF_TEXT))
+        if not outcome.handed_off:
+            # Someone (an agent) moved it meanwhile; it is already in human hands.
+            return TurnResult(conversation.id, message.id, [], duplicate=duplicate, decision=decision,
+                              status=outcome.conversation.status)
+        key = conversation.tracker_key
+        if parse is not None:
+            await self._safely(self.bot.record_customer_message(key, parse, metadata, pause=True))
+        else:
+            await self._safely(self.bot.pause(key))
+        self.bus.publish(DomainEvent(EventName.HANDED_OFF, conversation.id, tuple(outcome.messages),
+                                     data={"reason": reason, "queue_position": outcome.queue_position,
+                                           "live": live}))
+        return TurnResult(conversation.id, message.id, outcome.messages, duplicate=duplicate, decision=decision,
+                          status=ConversationStatus.QUEUED)
 
     async def _safely(self, call) -> None:
         """Bot bookkeeping (pause, context) must never cost the customer their turn."""
@@ -169,3 +182,8 @@ class ConversationFlow:
             await call
         except BotFailure as exc:
             log.warning("bot bookkeeping skipped: %s", exc)
+        except Exception:
+            log.exception("bot bookkeeping failed")
+
+
+__all__ = ["ConversationFlow", "TurnResult", "REPHRASE_TEXT", "HANDOFF_TEXT", "BotUnavailable"]

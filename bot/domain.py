@@ -14,6 +14,25 @@ class ConversationStatus(str, enum.Enum):
     RESOLVED = "resolved"  # closed; the next customer message reopens it with the bot
 
 
+class Role(str, enum.Enum):
+    """What a console user may do. Agents take over, trainers teach the bot, admins do both and manage."""
+
+    AGENT = "agent"
+    TRAINER = "trainer"
+    ADMIN = "admin"
+
+    @property
+    def takes_conversations(self) -> bool:
+        return self in (Role.AGENT, Role.ADMIN)
+
+
+# Who may do what, named once for the HTTP routes and the Socket.IO events alike.
+AGENT_ROLES = frozenset({Role.AGENT, Role.ADMIN})
+TRAINER_ROLES = frozenset({Role.TRAINER, Role.ADMIN})
+ADMIN_ROLES = frozenset({Role.ADMIN})
+ANY_ROLE = frozenset(Role)
+
+
 class SenderKind(str, enum.Enum):
     CUSTOMER = "customer"
     BOT = "bot"
@@ -32,7 +51,6 @@ class HandoffReason(str, enum.Enum):
     BOT_ERROR = "bot_error"
     BOT_TIMEOUT = "bot_timeout"
     BOT_UNAVAILABLE = "bot_unavailable"
-    AGENT_REQUEST = "agent_request"  # an agent pulled the conversation to the queue
 
 
 class Verdict(str, enum.Enum):
@@ -90,15 +108,58 @@ class NluParse:
 
 
 @dataclass(frozen=True)
+class CustomerClaims:
+    """What a channel says about who is writing.
+
+    `verified` only when something the shop controls vouched for it (an identity signed with the
+    shop's secret, an authenticated backend); otherwise it is what the customer claims, shown to
+    agents as such and never used to look up CRM data.
+    """
+
+    name: Optional[str] = None
+    email: Optional[str] = None
+    shop_customer_id: Optional[str] = None
+    verified: bool = False      # the whole identity (the shop's authenticated backend said so)
+    id_verified: bool = False   # only the shop customer id (its signature matched)
+
+    def is_empty(self) -> bool:
+        return not (self.name or self.email or self.shop_customer_id)
+
+
+@dataclass(frozen=True)
 class InboundMessage:
     """One customer message, normalised from whatever channel it came in on."""
 
     channel: str
     external_id: str                    # who, in the channel's terms (session id, phone number…)
     text: str
-    channel_message_id: Optional[str] = None  # idempotency key, when the channel gives one
+    channel_message_id: Optional[str] = None  # idempotency key (per sender), when the channel gives one
     metadata: Dict[str, Any] = field(default_factory=dict)
-    customer_name: Optional[str] = None
+    customer: CustomerClaims = field(default_factory=CustomerClaims)
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """One message for a customer, in channel-neutral terms; each channel renders what it can."""
+
+    conversation_id: int
+    message_id: int
+    sender: SenderKind
+    text: str = ""
+    buttons: List[Dict[str, Any]] = field(default_factory=list)
+    image: Optional[str] = None
+    custom: Optional[Dict[str, Any]] = None
+    agent_name: Optional[str] = None
+    in_reply_to_id: Optional[int] = None
+
+    @classmethod
+    def from_view(cls, view) -> "OutboundMessage":
+        payload = view.payload or {}
+        return cls(conversation_id=view.conversation_id, message_id=view.id, sender=view.sender,
+                   text=view.text or "", buttons=list(payload.get("buttons") or []),
+                   image=payload.get("image"), custom=payload.get("custom"),
+                   agent_name=view.agent.display_name if view.agent else None,
+                   in_reply_to_id=view.in_reply_to_id)
 
 
 @dataclass(frozen=True)
@@ -145,15 +206,3 @@ class HandoffDecision:
     @property
     def hands_off(self) -> bool:
         return self.verdict is Verdict.HANDOFF
-
-
-@dataclass
-class TurnResult:
-    """What handling one inbound message produced, for the channel to answer with."""
-
-    conversation_id: int
-    customer_message_id: int
-    replies: List[Dict[str, Any]]   # serialised messages (bot/system) to show the customer
-    duplicate: bool = False
-    decision: Optional[HandoffDecision] = None
-    status: ConversationStatus = ConversationStatus.BOT

@@ -11,10 +11,13 @@ timeout. A missing or broken model, an exception or a timeout surfaces as a
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextvars
 import copy
 import logging
 import os
 import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
@@ -40,6 +43,24 @@ class BotCrashed(BotFailure):
     """Rasa raised while handling the message."""
 
 
+@dataclass(eq=False)
+class TrackerBackend:
+    """Where one app keeps the bot's trackers: its event store, and the loop that store runs on."""
+
+    events: Any   # bot.store.trackers.TrackerEventStore
+    loop: asyncio.AbstractEventLoop
+    cache: Dict[str, List[Dict[str, Any]]] = field(default_factory=dict)
+    offsets: Dict[str, int] = field(default_factory=dict)  # where the last session starts, per key
+
+    async def run(self, coro):
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
+
+
+# Set on the engine thread for the duration of one call: which app's database the trackers use.
+current_backend: "contextvars.ContextVar[Optional[TrackerBackend]]" = contextvars.ContextVar(
+    "baton_tracker_backend", default=None)
+
+
 def quiet_rasa_logging() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
@@ -59,7 +80,7 @@ class RasaEngine:
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._thread: Optional[threading.Thread] = None
         self._agent = None
-        self._ready = threading.Event()
+        self._loaded: "concurrent.futures.Future[bool]" = concurrent.futures.Future()
         self.error: Optional[str] = None
         self.intents: List[str] = []
 
@@ -89,7 +110,9 @@ class RasaEngine:
             quiet_rasa_logging()
             from rasa.core.agent import Agent
 
-            agent = Agent.load(str(self.model_path))
+            from bot.rasa_trackers import BatonTrackerStore
+
+            agent = Agent.load(str(self.model_path), tracker_store=BatonTrackerStore())
             if agent.processor is None:
                 raise RuntimeError("model loaded without a processor")
             self._agent = agent
@@ -99,12 +122,23 @@ class RasaEngine:
             self.error = f"{type(exc).__name__}: {exc}"
             log.error("could not load the Rasa model: %s", self.error)
         finally:
-            self._ready.set()
+            self._loaded.set_result(self._agent is not None)
 
-    async def wait_loaded(self, timeout: Optional[float] = None) -> bool:
-        """Wait until loading finished; True if a model is usable."""
-        loaded = await asyncio.get_running_loop().run_in_executor(None, self._ready.wait, timeout)
-        return bool(loaded and self._agent is not None)
+    async def wait_ready(self, timeout: Optional[float] = None) -> bool:
+        """Wait (without blocking the loop) until loading finished; True if a model is usable."""
+        try:
+            await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(self._loaded)), timeout)
+        except asyncio.TimeoutError:
+            return False
+        return self._agent is not None
+
+    def wait_ready_blocking(self, timeout: Optional[float] = None) -> bool:
+        """The same, for synchronous callers (command line, test fixtures)."""
+        try:
+            self._loaded.result(timeout)
+        except concurrent.futures.TimeoutError:
+            return False
+        return self._agent is not None
 
     @property
     def ready(self) -> bool:
@@ -114,7 +148,7 @@ class RasaEngine:
     def status(self) -> str:
         if self._agent is not None:
             return "ready"
-        return "failed" if self._ready.is_set() else "loading"
+        return "failed" if self._loaded.done() else "loading"
 
     def stop(self) -> None:
         if self._loop is not None:
@@ -125,10 +159,15 @@ class RasaEngine:
 
     # ---- calls ---------------------------------------------------------------
 
-    async def _call(self, work: Callable[[Any], Awaitable[Any]]) -> Any:
+    async def _call(self, work: Callable[[Any], Awaitable[Any]], backend: Optional[TrackerBackend] = None) -> Any:
         if self._agent is None or self._loop is None:
             raise BotUnavailable(self.error or "the model is still loading")
-        future = asyncio.run_coroutine_threadsafe(work(self._agent), self._loop)
+
+        async def bound(agent):
+            current_backend.set(backend)  # this task's own context: only this call sees it
+            return await work(agent)
+
+        future = asyncio.run_coroutine_threadsafe(bound(self._agent), self._loop)
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
         except asyncio.TimeoutError as exc:
@@ -149,7 +188,8 @@ class RasaEngine:
 
     async def respond(self, conversation_key: str, parse: NluParse,
                       metadata: Optional[Dict[str, Any]] = None,
-                      force_intent: Optional[str] = None) -> List[BotReply]:
+                      force_intent: Optional[str] = None,
+                      backend: Optional[TrackerBackend] = None) -> List[BotReply]:
         """Run Rasa's dialogue on an already-parsed message; [] means the bot had nothing."""
         parse_data = copy.deepcopy(parse.raw)
         if force_intent:
@@ -163,32 +203,40 @@ class RasaEngine:
                                   input_channel="baton", metadata=metadata or {})
             return await agent.handle_message(message) or []
 
-        return [BotReply.from_rasa(m) for m in await self._call(work)]
+        return [BotReply.from_rasa(m) for m in await self._call(work, backend)]
 
     async def record_customer_message(self, conversation_key: str, parse: NluParse,
-                                      metadata: Optional[Dict[str, Any]] = None) -> None:
-        """Log a message on the bot's tracker without letting the bot answer it."""
+                                      metadata: Optional[Dict[str, Any]] = None, pause: bool = False,
+                                      backend: Optional[TrackerBackend] = None) -> None:
+        """Log a message on the bot's tracker without letting the bot answer it (and pause the bot)."""
         async def work(agent):
+            import rasa.shared.core.events as ev
             from rasa.core.channels.channel import UserMessage
 
             message = UserMessage(parse.text, None, conversation_key, parse_data=copy.deepcopy(parse.raw),
                                   input_channel="baton", metadata=metadata or {})
-            await agent.processor.log_message(message, should_save_tracker=True)
+            processor = agent.processor
+            tracker = await processor.log_message(message, should_save_tracker=not pause)
+            if pause:
+                tracker.update(ev.ConversationPaused())
+                await processor.save_tracker(tracker)
 
-        await self._call(work)
+        await self._call(work, backend)
 
-    async def record_agent_message(self, conversation_key: str, text: str, agent_name: str) -> None:
+    async def record_agent_message(self, conversation_key: str, text: str, agent_name: str,
+                                   backend: Optional[TrackerBackend] = None) -> None:
         """Tell the bot what a person said, so it has the context when it resumes."""
         await self._append_events(conversation_key, lambda ev: [
-            ev.BotUttered(text, metadata={"baton_agent": agent_name})])
+            ev.BotUttered(text, metadata={"baton_agent": agent_name})], backend)
 
-    async def pause(self, conversation_key: str) -> None:
-        await self._append_events(conversation_key, lambda ev: [ev.ConversationPaused()])
+    async def pause(self, conversation_key: str, backend: Optional[TrackerBackend] = None) -> None:
+        await self._append_events(conversation_key, lambda ev: [ev.ConversationPaused()], backend)
 
-    async def resume(self, conversation_key: str) -> None:
-        await self._append_events(conversation_key, lambda ev: [ev.ConversationResumed()])
+    async def resume(self, conversation_key: str, backend: Optional[TrackerBackend] = None) -> None:
+        await self._append_events(conversation_key, lambda ev: [ev.ConversationResumed()], backend)
 
-    async def _append_events(self, conversation_key: str, make_events) -> None:
+    async def _append_events(self, conversation_key: str, make_events,
+                             backend: Optional[TrackerBackend]) -> None:
         async def work(agent):
             import rasa.shared.core.events as ev
 
@@ -198,11 +246,47 @@ class RasaEngine:
                 tracker.update(event)
             await processor.save_tracker(tracker)
 
-        await self._call(work)
+        await self._call(work, backend)
 
-    async def is_paused(self, conversation_key: str) -> bool:
+    async def memory(self, conversation_key: str, backend: Optional[TrackerBackend] = None) -> Dict[str, Any]:
+        """What the bot remembers of a conversation: its filled slots, and whether it is paused."""
         async def work(agent):
-            tracker = await agent.processor.get_tracker(conversation_key)
-            return tracker.is_paused()
+            tracker = await agent.processor.tracker_store.retrieve(conversation_key)
+            if tracker is None:
+                return {"paused": False, "slots": {}}
+            slots = {name: value for name, value in tracker.current_slot_values().items()
+                     if value is not None and not name.startswith("session_")}
+            return {"paused": tracker.is_paused(), "slots": slots}
 
-        return await self._call(work)
+        return await self._call(work, backend)
+
+
+class BoundEngine:
+    """One app's handle on the shared engine: its calls keep trackers in that app's database."""
+
+    def __init__(self, engine: Any, backend: Optional[TrackerBackend]) -> None:
+        self.engine = engine
+        self.backend = backend
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.engine, name)   # status, ready, error, intents, wait_ready, parse…
+
+    async def respond(self, conversation_key: str, parse: NluParse, metadata: Optional[Dict[str, Any]] = None,
+                      force_intent: Optional[str] = None) -> List[BotReply]:
+        return await self.engine.respond(conversation_key, parse, metadata, force_intent, backend=self.backend)
+
+    async def record_customer_message(self, conversation_key: str, parse: NluParse,
+                                      metadata: Optional[Dict[str, Any]] = None, pause: bool = False) -> None:
+        await self.engine.record_customer_message(conversation_key, parse, metadata, pause, backend=self.backend)
+
+    async def record_agent_message(self, conversation_key: str, text: str, agent_name: str) -> None:
+        await self.engine.record_agent_message(conversation_key, text, agent_name, backend=self.backend)
+
+    async def pause(self, conversation_key: str) -> None:
+        await self.engine.pause(conversation_key, backend=self.backend)
+
+    async def resume(self, conversation_key: str) -> None:
+        await self.engine.resume(conversation_key, backend=self.backend)
+
+    async def memory(self, conversation_key: str) -> Dict[str, Any]:
+        return await self.engine.memory(conversation_key, backend=self.backend)

@@ -1,61 +1,123 @@
 """Domain events and the bus that carries them to listeners.
 
-The conversation core never calls the console, the channels or the review inbox
-directly: it publishes what happened, and listeners (one module each) react.
+The conversation core never calls the console, the channels or the review inbox directly:
+it publishes what happened, as a plain fact, and listeners (one module each) decide what to
+do about it. Publishing never waits for a listener: each listener has its own ordered queue
+and task, so a slow one (a callback POST, a CRM call) never holds a customer's turn, and a
+failing one never stops the others.
 """
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Dict, List, Optional
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Tuple
+
+from bot.views import MessageView
 
 log = logging.getLogger(__name__)
 
 
 class EventName(str, enum.Enum):
-    MESSAGE_RECEIVED = "message_received"    # a customer wrote
-    BOT_REPLIED = "bot_replied"
-    HANDED_OFF = "handed_off"                # bot → queue
-    ASSIGNED = "assigned"                    # claim, auto-assign or transfer
+    MESSAGE_RECEIVED = "message_received"    # a customer wrote (messages: theirs, with what the bot understood)
+    CONVERSATION_REOPENED = "reopened"       # a customer wrote again after it was resolved; the bot has it
+    BOT_REPLIED = "bot_replied"              # messages: the bot's replies; data: verdict
+    HANDED_OFF = "handed_off"                # bot → queue; data: reason, queue_position; messages: the notice
+    ASSIGNED = "assigned"                    # claim, auto-assignment or transfer; actor_id, data: assignee_id
     AGENT_REPLIED = "agent_replied"
     NOTE_ADDED = "note_added"
-    SYSTEM_MESSAGE = "system_message"        # a notice for the customer (joined, back with the bot)
-    HANDED_BACK = "handed_back"              # person → bot
+    HANDED_BACK = "handed_back"              # person → bot; messages: the notice
     RESOLVED = "resolved"
-    REOPENED = "reopened"
     MESSAGE_LABELLED = "message_labelled"
-    TYPING = "typing"
+    TYPING = "typing"                        # data: who (customer | agent), typing
+    DELIVERY_CHANGED = "delivery_changed"    # an outbound message was sent, failed or is retried
 
 
 @dataclass(frozen=True)
 class DomainEvent:
+    """What happened to a conversation: ids, the typed messages it produced, and small facts."""
+
     name: EventName
     conversation_id: int
-    conversation: Optional[Dict[str, Any]] = None   # serialised summary, after the change
-    messages: List[Dict[str, Any]] = field(default_factory=list)  # serialised, new ones
-    data: Dict[str, Any] = field(default_factory=dict)
+    messages: Tuple[MessageView, ...] = ()
+    actor_id: Optional[int] = None            # the person who did it, when a person did
+    data: Mapping[str, Any] = field(default_factory=dict)
 
 
 Listener = Callable[[DomainEvent], Awaitable[None]]
 
 
+class _Mailbox:
+    """One listener's ordered queue, drained by its own task."""
+
+    def __init__(self, listener: Listener, names: Tuple[Optional[EventName], ...]) -> None:
+        self.listener = listener
+        self.names = names
+        self.queue: "asyncio.Queue[DomainEvent]" = asyncio.Queue()
+        self.task: Optional[asyncio.Task] = None
+
+    def wants(self, event: DomainEvent) -> bool:
+        return None in self.names or event.name in self.names
+
+    def ensure_running(self) -> None:
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._run(), name=f"listener {self.listener!r}")
+
+    async def _run(self) -> None:
+        while True:
+            event = await self.queue.get()
+            try:
+                await self.listener(event)
+            except Exception:
+                # One broken listener must not stop the others, nor the turn that caused the event;
+                # it is logged where operators look.
+                log.exception("listener %r failed on %s", self.listener, event.name.value)
+            finally:
+                self.queue.task_done()
+
+
 class EventBus:
     def __init__(self) -> None:
-        self._listeners: Dict[Optional[EventName], List[Listener]] = defaultdict(list)
+        self._mailboxes: List[_Mailbox] = []
 
     def subscribe(self, listener: Listener, *names: EventName) -> None:
         """Listen to the named events, or to every event when none are named."""
-        for name in names or (None,):
-            self._listeners[name].append(listener)
+        self._mailboxes.append(_Mailbox(listener, tuple(names) or (None,)))
 
-    async def publish(self, event: DomainEvent) -> None:
-        for listener in self._listeners[event.name] + self._listeners[None]:
-            try:
-                await listener(event)
-            except Exception:
-                # One broken listener must not stop the others, nor the customer's
-                # turn that caused the event; it is logged where operators look.
-                log.exception("listener %r failed on %s", listener, event.name.value)
+    def publish(self, event: DomainEvent) -> None:
+        """Hand the event to every interested listener; returns at once."""
+        for mailbox in self._mailboxes:
+            if mailbox.wants(event):
+                mailbox.ensure_running()
+                mailbox.queue.put_nowait(event)
+
+    async def drain(self) -> None:
+        """Wait until every listener has handled everything published so far (tests, shutdown)."""
+        for mailbox in self._mailboxes:
+            if mailbox.task is not None and not mailbox.task.done():
+                await mailbox.queue.join()
+
+    async def drain_briefly(self, seconds: float) -> None:
+        """Let listeners finish what is queued, but not for longer than `seconds` (shutdown)."""
+        try:
+            await asyncio.wait_for(self.drain(), seconds)
+        except asyncio.TimeoutError:
+            pass
+
+    async def close(self) -> None:
+        for mailbox in self._mailboxes:
+            if mailbox.task is not None:
+                mailbox.task.cancel()
+                await asyncio.gather(mailbox.task, return_exceptions=True)
+                mailbox.task = None
+
+    def listeners(self) -> Dict[str, List[str]]:
+        """Which listener hears which event (for docs and tests)."""
+        table: Dict[str, List[str]] = defaultdict(list)
+        for mailbox in self._mailboxes:
+            for name in mailbox.names:
+                table[name.value if name else "*"].append(type(mailbox.listener).__name__)
+        return dict(table)

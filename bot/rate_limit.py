@@ -1,7 +1,8 @@
-"""A small sliding-window rate limiter for customer traffic (per session, per IP)."""
+"""A small sliding-window rate limiter (per session, per address, per account)."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict, deque
 from typing import Deque, Dict, Optional
@@ -13,11 +14,16 @@ class RateLimiter:
         self.window = window_seconds
         self._hits: Dict[str, Deque[float]] = defaultdict(deque)
 
-    def allow(self, key: str, now: Optional[float] = None) -> bool:
-        now = time.monotonic() if now is None else now
+    def _prune(self, key: str, now: float) -> Deque[float]:
         hits = self._hits[key]
         while hits and now - hits[0] > self.window:
             hits.popleft()
+        return hits
+
+    def allow(self, key: str, now: Optional[float] = None) -> bool:
+        """Count a hit for `key` if it is within the limit; False (and nothing counted) otherwise."""
+        now = time.monotonic() if now is None else now
+        hits = self._prune(key, now)
         if len(hits) >= self.limit:
             return False
         hits.append(now)
@@ -25,3 +31,19 @@ class RateLimiter:
             for stale in [k for k, v in self._hits.items() if not v or now - v[-1] > self.window]:
                 del self._hits[stale]
         return True
+
+    def blocked(self, key: str, now: Optional[float] = None) -> bool:
+        """Whether `key` is over its limit right now, without counting a hit."""
+        now = time.monotonic() if now is None else now
+        return len(self._prune(key, now)) >= self.limit
+
+    def retry_after(self, key: str, now: Optional[float] = None) -> int:
+        """Whole seconds until `key` may try again (0 when it may now)."""
+        now = time.monotonic() if now is None else now
+        hits = self._prune(key, now)
+        if len(hits) < self.limit:
+            return 0
+        return max(1, math.ceil(self.window - (now - hits[0])))
+
+    def reset(self, key: str) -> None:
+        self._hits.pop(key, None)

@@ -56,17 +56,31 @@ class Settings(BaseSettings):
     human_request_intents: List[str] = Field(default_factory=lambda: ["request_human"])
     business_rule_keywords: List[str] = Field(default_factory=lambda: ["chargeback", "lawyer", "legal action"])
     bot_timeout_seconds: float = 10.0
-    model_load_timeout_seconds: float = 120.0
+    # While the model loads at start-up, customer messages wait up to this long for it,
+    # and are handed to a person (bot_unavailable) only past it.
+    model_wait_seconds: float = 90.0
+    # After a restart, turns a crash cut short are finished once no other worker can still be on them.
+    turn_recovery_grace_seconds: float = 50.0
 
     # Input limits
     max_message_chars: int = 4000
     max_body_bytes: int = 64 * 1024
     customer_messages_per_minute: int = 30
     new_sessions_per_minute_per_ip: int = 20
+    rest_messages_per_minute_per_sender: int = 60
+    rest_requests_per_minute_per_address: int = 600
+    login_failures_per_account: int = 5          # per 15 minutes, then 429 with Retry-After
+    login_attempts_per_minute_per_address: int = 20
+    # Proxies (addresses or CIDRs) whose X-Forwarded-For is believed, e.g. "10.0.0.0/8".
+    trusted_proxies: List[str] = Field(default_factory=list)
+    # Shared with the shop's backend: HMAC-SHA256(secret, customer_id) verifies a customer's identity.
+    identity_secret: Optional[str] = None
+
+    # Outbound delivery (agent replies and notices to customers' channels)
+    delivery_max_attempts: int = 8
 
     # Console
     auto_assign: bool = False
-    default_agent_capacity: int = 5
     crm_url: Optional[str] = None
     redis_url: Optional[str] = None
     redis_channel: str = "baton"  # one per deployment when several share a Redis
@@ -81,7 +95,7 @@ class Settings(BaseSettings):
         @classmethod
         def parse_env_var(cls, field_name: str, raw_val: str) -> Any:
             # Lists read naturally from the environment: "a,b" as well as JSON.
-            if field_name in {"allowed_origins", "console_origins", "always_human_intents",
+            if field_name in {"allowed_origins", "console_origins", "always_human_intents", "trusted_proxies",
                               "human_request_intents", "business_rule_keywords"} and not raw_val.startswith("["):
                 return [part.strip() for part in raw_val.split(",") if part.strip()]
             return cls.json_loads(raw_val)
@@ -105,6 +119,27 @@ class Settings(BaseSettings):
             return [self.public_url.rstrip("/")]
         hosts = {self.host, "127.0.0.1", "localhost"} - {"0.0.0.0", "::"}
         return [f"http://{h}:{self.port}" for h in sorted(hosts)]
+
+    @validator("trusted_proxies")
+    def _networks(cls, value: List[str]) -> List[str]:
+        from bot.client_address import parse_networks
+
+        try:
+            parse_networks(value)
+        except ValueError as exc:
+            raise ValueError(f"not an address or network: {exc}")
+        return value
+
+    @property
+    def trusted_proxy_networks(self):
+        from bot.client_address import parse_networks
+
+        return parse_networks(self.trusted_proxies)
+
+    @property
+    def console_allowed_origins(self) -> List[str]:
+        """Origins the console API and /agents accept: Baton's own pages and configured ones, exactly."""
+        return list(dict.fromkeys([*self.own_origins, *self.console_origins]))
 
     @property
     def is_sqlite(self) -> bool:
