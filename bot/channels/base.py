@@ -1,15 +1,98 @@
-"""The contract every channel keeps, and the registry outbound delivery uses."""
+"""The contract every channel keeps, and the registry outbound delivery uses.
+
+A channel is one module: a name, an inbound route that turns the provider's payload into one
+`InboundMessage`, and an `OutboundChannel` whose `deliver` sends an `OutboundMessage`. What a
+channel cannot show degrades to text (as Rasa's `OutputChannel` does): buttons become numbered
+lines, an image its URL.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Protocol
+import json
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional
+
+from bot.domain import OutboundMessage
 
 
-class OutboundChannel(Protocol):
-    name: str
+@dataclass(frozen=True)
+class DeliveryReceipt:
+    """What the provider said when it accepted a message (its id, for status callbacks)."""
 
-    async def deliver(self, external_id: str, message: Dict[str, Any]) -> None:
-        """Send one stored message (agent or system) to the customer, on this channel."""
+    provider_message_id: Optional[str] = None
+
+
+class DeliveryFailed(Exception):
+    """The provider refused or could not be reached; `retry` says whether trying again may help."""
+
+    def __init__(self, message: str, retry: bool = True) -> None:
+        super().__init__(message)
+        self.retry = retry
+
+
+class OutboundChannel:
+    """Base outbound channel: override `send_text`, and the rich sends where the channel has them."""
+
+    name: str = ""
+    # REST and web chat return (or emit) a live turn's replies themselves; other channels
+    # (SMS, messengers) get every reply through delivery.
+    answers_in_turn: bool = False
+
+    async def deliver(self, external_id: str, message: OutboundMessage,
+                      idempotency_key: Optional[str] = None) -> Optional[DeliveryReceipt]:
+        if message.buttons:
+            return await self.send_buttons(external_id, message, idempotency_key)
+        if message.image and not message.text:
+            return await self.send_image(external_id, message, idempotency_key)
+        receipt = None
+        if message.text:
+            receipt = await self.send_text(external_id, message.text, message, idempotency_key)
+        if message.image:
+            receipt = await self.send_image(external_id, message, idempotency_key) or receipt
+        if message.custom is not None and not message.text and not message.image:
+            receipt = await self.send_custom(external_id, message, idempotency_key)
+        return receipt
+
+    async def send_text(self, external_id: str, text: str, message: OutboundMessage,
+                        idempotency_key: Optional[str]) -> Optional[DeliveryReceipt]:
+        raise NotImplementedError
+
+    async def send_buttons(self, external_id: str, message: OutboundMessage,
+                           idempotency_key: Optional[str]) -> Optional[DeliveryReceipt]:
+        return await self.send_text(external_id, text_with_options(message.text, message.buttons), message,
+                                    idempotency_key)
+
+    async def send_image(self, external_id: str, message: OutboundMessage,
+                         idempotency_key: Optional[str]) -> Optional[DeliveryReceipt]:
+        return await self.send_text(external_id, f"Image: {message.image}", message, idempotency_key)
+
+    async def send_custom(self, external_id: str, message: OutboundMessage,
+                          idempotency_key: Optional[str]) -> Optional[DeliveryReceipt]:
+        return await self.send_text(external_id, json.dumps(message.custom), message, idempotency_key)
+
+    async def typing(self, external_id: str, typing: bool) -> None:
+        """Show or hide a typing indicator, where the channel has one."""
+
+
+def text_with_options(text: str, buttons: List[Dict[str, Any]]) -> str:
+    """Buttons as numbered lines, for channels that only show text (Rasa's default)."""
+    lines = [text] if text else []
+    lines += [f"{i}: {b.get('title') or b.get('payload')}" for i, b in enumerate(buttons, start=1)]
+    return "\n".join(lines)
+
+
+def rasa_output(message: OutboundMessage) -> Dict[str, Any]:
+    """A message in Rasa's channel-neutral output shape (text, buttons, image, custom)."""
+    out: Dict[str, Any] = {}
+    if message.text:
+        out["text"] = message.text
+    if message.buttons:
+        out["buttons"] = message.buttons
+    if message.image:
+        out["image"] = message.image
+    if message.custom is not None:
+        out["custom"] = message.custom
+    return out
 
 
 class ChannelRegistry:
@@ -22,17 +105,8 @@ class ChannelRegistry:
     def get(self, name: str) -> Optional[OutboundChannel]:
         return self._channels.get(name)
 
-
-def rasa_output(message: Dict[str, Any]) -> Dict[str, Any]:
-    """A stored message in Rasa's channel-neutral output shape (text, buttons, image, custom)."""
-    out: Dict[str, Any] = {}
-    if message.get("text"):
-        out["text"] = message["text"]
-    payload = message.get("payload") or {}
-    for key in ("buttons", "image", "custom"):
-        if payload.get(key) is not None:
-            out[key] = payload[key]
-    return out
+    def names(self) -> List[str]:
+        return sorted(self._channels)
 
 
 def error_body(code: str, text: str) -> Dict[str, str]:

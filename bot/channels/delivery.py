@@ -1,36 +1,205 @@
-"""Listener: messages people write reach the customer on the customer's own channel."""
+"""Outbound delivery: messages reach the customer on the customer's own channel, through a durable outbox.
+
+`OutboundDelivery` is a listener: it decides from the facts of an event which messages need
+delivering (agent replies, notices, and bot replies nobody is waiting on) and queues them in
+the outbox table. `OutboxWorker` sends what is due, retries with exponential backoff when a
+provider fails, gives up after the last try with the provider's error, and publishes each
+change so consoles show it.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import OrderedDict
+from typing import Optional
 
-from bot.channels.base import ChannelRegistry
-from bot.domain import SenderKind
-from bot.events import DomainEvent
-from bot.store.repository import ConversationStore
+from bot.channels.base import ChannelRegistry, DeliveryFailed
+from bot.domain import OutboundMessage
+from bot.events import DomainEvent, EventBus, EventName
+from bot.store.conversations import ConversationStore, NotFound
+from bot.store.outbox import OutboxEntry, OutboxStore
+from bot.views import IdentityView
 
 log = logging.getLogger(__name__)
 
-CUSTOMER_VISIBLE = {SenderKind.AGENT.value, SenderKind.SYSTEM.value, SenderKind.BOT.value}
+DELIVERED_EVENTS = (EventName.AGENT_REPLIED, EventName.ASSIGNED, EventName.HANDED_BACK,
+                    EventName.BOT_REPLIED, EventName.HANDED_OFF)
+
+
+class IdentityCache:
+    """A conversation's channel identity never changes: read it once."""
+
+    def __init__(self, conversations: ConversationStore, size: int = 10_000) -> None:
+        self.conversations = conversations
+        self.size = size
+        self._known: "OrderedDict[int, IdentityView]" = OrderedDict()
+
+    async def of(self, conversation_id: int) -> IdentityView:
+        identity = self._known.get(conversation_id)
+        if identity is None:
+            identity = await self.conversations.identity_of(conversation_id)
+            self._known[conversation_id] = identity
+            if len(self._known) > self.size:
+                self._known.popitem(last=False)
+        return identity
 
 
 class OutboundDelivery:
-    def __init__(self, store: ConversationStore, channels: ChannelRegistry) -> None:
-        self.store = store
+    """Listener: queue every customer-visible message that the customer has not been answered with."""
+
+    def __init__(self, identities: IdentityCache, channels: ChannelRegistry, outbox: OutboxStore,
+                 worker: "OutboxWorker") -> None:
+        self.identities = identities
         self.channels = channels
+        self.outbox = outbox
+        self.worker = worker
 
     async def __call__(self, event: DomainEvent) -> None:
-        # Messages produced inside a customer's own turn go back with that turn;
-        # only those marked for delivery (agent replies, notices) are pushed here.
-        if not event.data.get("deliver"):
-            return
-        visible = [m for m in event.messages if m["sender"] in CUSTOMER_VISIBLE]
+        visible = [m for m in event.messages if m.customer_visible]
         if not visible:
             return
-        identity = await self.store.identity_of(event.conversation_id)
+        identity = await self.identities.of(event.conversation_id)
         channel = self.channels.get(identity.channel)
         if channel is None:
             log.error("no outbound channel %r for conversation %s", identity.channel, event.conversation_id)
             return
+        queued = False
         for message in visible:
-            await channel.deliver(identity.external_id, message)
+            answered_in_turn = (channel.answers_in_turn and message.in_reply_to_id is not None
+                                and event.data.get("live", False))
+            if answered_in_turn:
+                continue
+            queued = await self.outbox.enqueue(message.id, event.conversation_id, identity.channel,
+                                               identity.external_id) or queued
+        if queued:
+            self.worker.kick()
+
+
+class TypingRelay:
+    """Listener: an agent's typing indicator goes to the customer's channel (ephemeral, no outbox)."""
+
+    def __init__(self, identities: IdentityCache, channels: ChannelRegistry) -> None:
+        self.identities = identities
+        self.channels = channels
+
+    async def __call__(self, event: DomainEvent) -> None:
+        if event.data.get("who") != "agent":
+            return
+        try:
+            identity = await self.identities.of(event.conversation_id)
+        except NotFound:
+            return
+        channel = self.channels.get(identity.channel)
+        if channel is not None:
+            await channel.typing(identity.external_id, bool(event.data.get("typing")))
+
+
+class OutboxWorker:
+    """Sends due outbox items; one per process, several processes share the table safely."""
+
+    def __init__(self, outbox: OutboxStore, conversations: ConversationStore, channels: ChannelRegistry,
+                 bus: EventBus, max_attempts: int = 8, base_delay: float = 1.0, max_delay: float = 300.0,
+                 send_timeout: float = 20.0) -> None:
+        self.outbox = outbox
+        self.conversations = conversations
+        self.channels = channels
+        self.bus = bus
+        self.max_attempts = max_attempts
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self.send_timeout = send_timeout
+        self._wake = asyncio.Event()
+        self._task: Optional[asyncio.Task] = None
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="outbox worker")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    def backoff(self, attempts: int) -> float:
+        return min(self.max_delay, self.base_delay * 2 ** max(attempts - 1, 0))
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.send_due()
+                wait = await self._seconds_until_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox worker: a round failed; trying again shortly")
+                wait = 5.0
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+            except asyncio.TimeoutError:
+                pass
+
+    async def _seconds_until_due(self) -> float:
+        from datetime import datetime, timezone
+
+        due = await self.outbox.next_due_at()
+        if due is None:
+            return 30.0
+        return min(30.0, max(0.05, (due - datetime.now(timezone.utc)).total_seconds()))
+
+    async def send_due(self) -> int:
+        """Send everything due now; returns how many items were tried."""
+        tried = 0
+        while True:
+            batch = await self.outbox.claim_due(limit=20, lease_seconds=self.send_timeout * 3)
+            if not batch:
+                return tried
+            await asyncio.gather(*(self._send(item) for item in batch))
+            tried += len(batch)
+
+    async def _send(self, item: OutboxEntry) -> None:
+        channel = self.channels.get(item.channel)
+        try:
+            if channel is None:
+                raise DeliveryFailed(f"channel {item.channel!r} is not configured", retry=False)
+            view = await self.conversations.message(item.message_id)
+            receipt = await asyncio.wait_for(
+                channel.deliver(item.external_id, OutboundMessage.from_view(view),
+                                idempotency_key=f"baton-{item.id}"),
+                self.send_timeout)
+        except asyncio.CancelledError:
+            raise
+        except NotFound:
+            await self.outbox.mark_failed(item.id, "the message no longer exists")
+            return
+        except Exception as exc:
+            await self._failed(item, exc)
+            return
+        await self.outbox.mark_sent(item.id, receipt.provider_message_id if receipt else None)
+        self._changed(item, "sent")
+
+    async def _failed(self, item: OutboxEntry, exc: Exception) -> None:
+        error = str(exc) or type(exc).__name__
+        if isinstance(exc, asyncio.TimeoutError):
+            error = f"the provider did not answer within {self.send_timeout:g}s"
+        retry = not isinstance(exc, DeliveryFailed) or exc.retry
+        if retry and item.attempts < self.max_attempts:
+            delay = self.backoff(item.attempts)
+            log.warning("delivery of message %s failed (attempt %s): %s; retrying in %.0fs",
+                        item.message_id, item.attempts, error, delay)
+            await self.outbox.retry_later(item.id, error, delay)
+            self._changed(item, "retrying", error)
+        else:
+            log.error("delivery of message %s failed for good after %s attempts: %s",
+                      item.message_id, item.attempts, error)
+            await self.outbox.mark_failed(item.id, error)
+            self._changed(item, "failed", error)
+
+    def _changed(self, item: OutboxEntry, status: str, error: Optional[str] = None) -> None:
+        self.bus.publish(DomainEvent(EventName.DELIVERY_CHANGED, item.conversation_id, data={
+            "message_id": item.message_id, "status": status, "error": error, "attempts": item.attempts}))

@@ -3,34 +3,53 @@
 Existing Rasa widgets connect unchanged (`session_request` → `session_confirm`,
 `user_uttered` → `bot_uttered`), but the session id is issued and signed by the
 server: a client that sends someone else's id, or makes one up, gets a fresh
-session, never another customer's conversation.
+session, never another customer's conversation. Every refused event is answered
+with an `error` event, so a customer never waits on silence.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List
+import time
+from typing import Any, Dict, List, Optional, Sequence
 
-import socketio
-
-from bot.channels.base import rasa_output
+from bot.channels.base import DeliveryReceipt, OutboundChannel
 from bot.channels.inbound_validation import BadInput, clean_id, clean_metadata, clean_text
+from bot.client_address import Network, client_address, peer_of_request
 from bot.conversation import ConversationFlow
-from bot.domain import InboundMessage, SenderKind
+from bot.domain import InboundMessage, OutboundMessage, SenderKind
 from bot.events import DomainEvent, EventBus, EventName
+from bot.identity import IdentityVerifier, without_identity
 from bot.rate_limit import RateLimiter
 from bot.sessions import SessionSigner
-from bot.store.repository import ConversationStore
+from bot.socketio_safety import SafeNamespace, failure
+from bot.store.conversations import ConversationStore
 
 log = logging.getLogger(__name__)
 
 NAME = "webchat"
 ROOM_PREFIX = "webchat:"
+TYPING_MIN_INTERVAL = 0.5   # seconds between typing events a customer may send
+
+
+def stored_shape(message: OutboundMessage) -> Dict[str, Any]:
+    """An outbound message in the stored-message shape `bot_uttered` reads."""
+    payload = {k: v for k, v in (("buttons", message.buttons), ("image", message.image),
+                                 ("custom", message.custom)) if v}
+    return {"id": message.message_id, "sender": message.sender.value, "text": message.text,
+            "payload": payload or None,
+            "agent": {"display_name": message.agent_name} if message.agent_name else None}
 
 
 def bot_uttered(message: Dict[str, Any]) -> Dict[str, Any]:
     """A stored message in the shapes Rasa widgets render."""
-    out = rasa_output(message)
+    out: Dict[str, Any] = {}
+    if message.get("text"):
+        out["text"] = message["text"]
+    payload = message.get("payload") or {}
+    for key in ("buttons", "image", "custom"):
+        if payload.get(key) is not None:
+            out[key] = payload[key]
     buttons = out.pop("buttons", None)
     if buttons:
         out["quick_replies"] = [{"content_type": "text", "title": b.get("title"), "payload": b.get("payload")}
@@ -46,29 +65,37 @@ def bot_uttered(message: Dict[str, Any]) -> Dict[str, Any]:
     return out
 
 
-def client_ip(environ: Dict[str, Any]) -> str:
-    return environ.get("REMOTE_ADDR") or (
-        environ.get("aiohttp.request").remote if environ.get("aiohttp.request") else "unknown")
+def client_ip(environ: Dict[str, Any], trusted_proxies: Sequence[Network] = ()) -> str:
+    """The customer's address: the socket's peer (Engine.IO's REMOTE_ADDR is always 127.0.0.1)."""
+    request = environ.get("aiohttp.request")
+    peer = peer_of_request(request) if request is not None else environ.get("REMOTE_ADDR")
+    return client_address(peer, environ.get("HTTP_X_FORWARDED_FOR"), trusted_proxies)
 
 
-class WebChatNamespace(socketio.AsyncNamespace):
-    def __init__(self, flow: ConversationFlow, store: ConversationStore, bus: EventBus,
-                 signer: SessionSigner, max_chars: int, messages_per_minute: int,
-                 sessions_per_minute_per_ip: int) -> None:
+class WebChatNamespace(SafeNamespace):
+    def __init__(self, flow: ConversationFlow, conversations: ConversationStore, bus: EventBus,
+                 signer: SessionSigner, identities: IdentityVerifier, max_chars: int,
+                 messages_per_minute: int, sessions_per_minute_per_ip: int,
+                 trusted_proxies: Sequence[Network] = ()) -> None:
         super().__init__("/")
         self.flow = flow
-        self.store = store
+        self.conversations = conversations
         self.bus = bus
         self.signer = signer
+        self.identities = identities
         self.max_chars = max_chars
+        self.trusted_proxies = list(trusted_proxies)
         self.message_limit = RateLimiter(messages_per_minute)
         self.session_limit = RateLimiter(sessions_per_minute_per_ip)
 
     async def on_connect(self, sid: str, environ: Dict[str, Any], auth: Any = None) -> None:
-        await self.save_session(sid, {"ip": client_ip(environ), "session_id": None, "identity": None})
+        await self.save_session(sid, {"ip": client_ip(environ, self.trusted_proxies), "session_id": None,
+                                      "identity": None, "typing_at": 0.0, "typing": None})
 
-    async def _error(self, sid: str, code: str, message: str) -> None:
-        await self.emit("error", {"error": code, "message": message}, to=sid)
+    async def refuse(self, sid: Any, code: str, message: str) -> Dict[str, Any]:
+        if sid is not None:
+            await self.emit("error", {"error": code, "message": message}, to=sid)
+        return failure(code, message)
 
     async def on_session_request(self, sid: str, data: Any = None) -> None:
         session = await self.get_session(sid)
@@ -76,7 +103,7 @@ class WebChatNamespace(socketio.AsyncNamespace):
         identity = self.signer.verify(requested)
         if identity is None:
             if not self.session_limit.allow(session["ip"]):
-                await self._error(sid, "rate_limited", "Too many new chats from your network; wait a minute.")
+                await self.refuse(sid, "rate_limited", "Too many new chats from your network; wait a minute.")
                 return
             requested = self.signer.issue()
             identity = self.signer.verify(requested)
@@ -95,82 +122,90 @@ class WebChatNamespace(socketio.AsyncNamespace):
                             to=sid)
 
     async def _history(self, identity: str) -> List[Dict[str, Any]]:
-        conversation_id = await self.store.latest_conversation_for(NAME, identity)
-        if conversation_id is None:
-            return []
         shown = []
-        for message in await self.store.messages(conversation_id, include_notes=False):
-            if message["sender"] == SenderKind.CUSTOMER.value:
+        for view in await self.conversations.history_for(NAME, identity):
+            message = view.as_json()
+            if view.sender is SenderKind.CUSTOMER:
                 shown.append({"sender": "customer", "text": message["text"], "message_id": message["id"]})
             else:
-                shown.append({"sender": message["sender"] if message["sender"] != "bot" else "bot",
-                              **bot_uttered(message)})
+                shown.append({"sender": message["sender"], **bot_uttered(message)})
         return shown
 
-    async def on_user_uttered(self, sid: str, data: Any = None) -> None:
+    async def on_user_uttered(self, sid: str, data: Any = None) -> Optional[Dict[str, Any]]:
         session = await self.get_session(sid)
         identity = session.get("identity")
         if not identity:
-            await self._error(sid, "no_session", "Send session_request first.")
-            return
+            return await self.refuse(sid, "no_session", "Send session_request first.")
         if not isinstance(data, dict):
-            await self._error(sid, "malformed", "user_uttered expects {message, session_id}.")
-            return
+            return await self.refuse(sid, "malformed", "user_uttered expects {message, session_id}.")
         if data.get("session_id") not in (None, session["session_id"]):
-            await self._error(sid, "session_mismatch", "This connection belongs to another session.")
-            return
-        if not self.message_limit.allow(identity):
-            await self._error(sid, "rate_limited", "You're sending messages too quickly; please wait a moment.")
-            return
+            return await self.refuse(sid, "session_mismatch", "This connection belongs to another session.")
         try:
             text = clean_text(data.get("message"), self.max_chars)
             custom = clean_metadata(data.get("customData") if data.get("customData") is not None
-                                    else data.get("metadata"))
+                                    else data.get("metadata"), "customData")
             message_id = clean_id(data.get("message_id", custom.pop("message_id", None)), "message_id",
                                   required=False)
         except BadInput as exc:
-            await self._error(sid, exc.code, exc.message)
-            return
-        await self.emit("typing", {"who": "bot", "typing": True}, room=ROOM_PREFIX + identity)
+            return await self.refuse(sid, exc.code, exc.message)
+        if not self.message_limit.allow(identity):
+            return await self.refuse(sid, "rate_limited", "You're sending messages too quickly; please wait a moment.")
+        room = ROOM_PREFIX + identity
+        await self.emit("typing", {"who": "bot", "typing": True}, room=room)
         inbound = InboundMessage(channel=NAME, external_id=identity, text=text, channel_message_id=message_id,
-                                 metadata=custom, customer_name=custom.get("customer_name"))
+                                 metadata=without_identity(custom), customer=self.identities.claims(custom))
         try:
             result = await self.flow.handle(inbound)
         finally:
-            await self.emit("typing", {"who": "bot", "typing": False}, room=ROOM_PREFIX + identity)
+            await self.emit("typing", {"who": "bot", "typing": False}, room=room)
         for reply in result.replies:
-            await self.emit("bot_uttered", bot_uttered(reply), room=ROOM_PREFIX + identity)
+            await self.emit("bot_uttered", bot_uttered(reply.as_json()), room=room)
+        return {"ok": True, "message_id": result.customer_message_id}
 
-    async def on_typing(self, sid: str, data: Any = None) -> None:
+    async def on_typing(self, sid: str, data: Any = None) -> Optional[Dict[str, Any]]:
         session = await self.get_session(sid)
-        if not session.get("identity") or not isinstance(data, dict):
-            return
-        conversation_id = await self.store.latest_conversation_for(NAME, session["identity"])
+        if not session.get("identity"):
+            return await self.refuse(sid, "no_session", "Send session_request first.")
+        if not isinstance(data, dict):
+            return await self.refuse(sid, "malformed", "typing expects {typing: true|false}.")
+        typing = bool(data.get("typing"))
+        now = time.monotonic()
+        # A customer's keyboard reaches every console: only changes, and at most a few a second.
+        if typing == session.get("typing") and now - session.get("typing_at", 0.0) < 5.0:
+            return {"ok": True}
+        if now - session.get("typing_at", 0.0) < TYPING_MIN_INTERVAL:
+            return {"ok": True, "throttled": True}
+        session.update(typing=typing, typing_at=now)
+        await self.save_session(sid, session)
+        conversation_id = await self.conversations.latest_conversation_for(NAME, session["identity"])
         if conversation_id is not None:
-            await self.bus.publish(DomainEvent(EventName.TYPING, conversation_id, None, [],
-                                               {"who": "customer", "typing": bool(data.get("typing"))}))
+            self.bus.publish(DomainEvent(EventName.TYPING, conversation_id,
+                                         data={"who": "customer", "typing": typing}))
+        return {"ok": True}
 
     # ---- outbound ------------------------------------------------------------
 
-    async def deliver(self, external_id: str, message: Dict[str, Any]) -> None:
-        await self.emit("bot_uttered", bot_uttered(message), room=ROOM_PREFIX + external_id)
+    async def deliver(self, external_id: str, message: OutboundMessage) -> None:
+        await self.emit("bot_uttered", bot_uttered(stored_shape(message)), room=ROOM_PREFIX + external_id)
 
     async def show_agent_typing(self, external_id: str, typing: bool) -> None:
         await self.emit("typing", {"who": "agent", "typing": typing}, room=ROOM_PREFIX + external_id)
 
 
-class WebChatChannel:
-    """The outbound half, registered under the channel's name."""
+class WebChatChannel(OutboundChannel):
+    """The outbound half, registered under the channel's name: it shows everything, so nothing degrades."""
 
     name = NAME
+    answers_in_turn = True
 
     def __init__(self, namespace: WebChatNamespace) -> None:
         self.namespace = namespace
 
-    async def deliver(self, external_id: str, message: Dict[str, Any]) -> None:
+    async def deliver(self, external_id: str, message: OutboundMessage,
+                      idempotency_key: Optional[str] = None) -> Optional[DeliveryReceipt]:
         await self.namespace.deliver(external_id, message)
+        return DeliveryReceipt()
 
     async def typing(self, external_id: str, typing: bool) -> None:
         await self.namespace.show_agent_typing(external_id, typing)
-
 
