@@ -1,49 +1,61 @@
-"""Who is calling: the session cookie or the admin token, and what their role allows."""
+"""Who is calling the console API: a login session cookie, or the admin token as a Bearer token.
+
+Every route declares the roles it allows (`@requires`); the Socket.IO namespace checks the
+same role sets per event. The console accepts only Baton's own origins and configured ones,
+compared exactly (scheme, host and port): an Origin that merely equals the Host header is how a
+DNS-rebinding page would look, so it is not enough.
+"""
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import hmac
-from typing import Awaitable, Callable, Iterable, Optional
-from urllib.parse import urlsplit
+from typing import Awaitable, Callable, FrozenSet, Iterable, Optional
 
 from aiohttp import web
 
 from agent_console.accounts import API_USER
-from bot.store.tables import User
+from bot import jsonsafe
+from bot.domain import Role
+from bot.views import UserView
 
 COOKIE = "baton_session"
 
-AGENT_ROLES = ("agent", "admin")
-READ_ROLES = ("agent", "trainer", "admin")
-TRAINER_ROLES = ("trainer", "admin")
-ADMIN_ROLES = ("admin",)
+
+def json_response(body, status: int = 200, headers=None) -> web.Response:
+    return web.json_response(body, status=status, headers=headers, dumps=jsonsafe.dumps)
 
 
-def error(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error": code, "message": message}, status=status)
+def error(status: int, code: str, message: str, headers=None) -> web.Response:
+    return json_response({"error": code, "message": message}, status=status, headers=headers)
 
 
-def origin_allowed(origin: Optional[str], host: Optional[str], allowed: Iterable[str]) -> bool:
-    """The console and its API accept only Baton's own origin and configured ones."""
+def origin_allowed(origin: Optional[str], allowed: Iterable[str]) -> bool:
+    """True for requests without an Origin (not a browser's cross-site request) or an exact allowed one."""
     if not origin:
-        return True  # not a browser cross-origin request (curl, server-to-server)
-    parts = urlsplit(origin)
-    if host and parts.netloc == host:
         return True
-    return origin.rstrip("/") in {o.rstrip("/") for o in allowed}
+    return origin.rstrip("/").lower() in {o.rstrip("/").lower() for o in allowed}
 
 
-async def user_from_request(request: web.Request) -> Optional[User]:
+def token_matches(given: str, expected: Optional[str]) -> bool:
+    """Constant-time comparison of a presented token with the configured one (any length)."""
+    if not expected or not given:
+        return False
+    return hmac.compare_digest(hashlib.sha256(given.encode()).digest(), hashlib.sha256(expected.encode()).digest())
+
+
+async def user_from_request(request: web.Request) -> Optional[UserView]:
     services = request.app["services"]
     header = request.headers.get("Authorization", "")
-    token = services.settings.admin_token
-    if token and header.startswith("Bearer ") and hmac.compare_digest(header[7:], token):
-        return await services.accounts.by_username(API_USER)
+    if header.startswith("Bearer "):
+        if token_matches(header[7:], services.settings.admin_token):
+            return await services.accounts.by_username(API_USER)
+        return None  # a wrong token is not a fallback to the cookie
     return await services.accounts.user_for_token(request.cookies.get(COOKIE))
 
 
-def requires(*roles: str) -> Callable:
+def requires(roles: FrozenSet[Role]) -> Callable:
     """Route decorator: 401 without a login, 403 when the role may not do this."""
 
     def decorate(handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
@@ -53,7 +65,7 @@ def requires(*roles: str) -> Callable:
             if user is None:
                 return error(401, "unauthenticated", "log in first")
             if user.role not in roles:
-                return error(403, "forbidden", f"a {user.role} may not do this")
+                return error(403, "forbidden", f"a {user.role.value} may not do this")
             request["user"] = user
             return await handler(request)
 

@@ -1,25 +1,31 @@
-"""Listener: optionally give each new handoff to the least busy online agent."""
+"""Listener (optional): give each new handoff to the least busy online agent."""
 
 from __future__ import annotations
 
 import logging
 
+from agent_console.accounts import Accounts
+from agent_console.presence import Presence
+from bot.agent_actions import ActionError, AgentActions
 from bot.events import DomainEvent
-from bot.takeover import ActionError
 
 log = logging.getLogger(__name__)
 
 
 class AutoAssigner:
-    def __init__(self, services) -> None:
-        self.services = services
+    def __init__(self, presence: Presence, accounts: Accounts, actions: AgentActions) -> None:
+        self.presence = presence
+        self.accounts = accounts
+        self.actions = actions
 
     async def __call__(self, event: DomainEvent) -> None:
-        agent_id = await self.services.presence.least_busy_agent()
+        agent_id = await self.presence.least_busy_agent()
         if agent_id is None:
             return  # everyone is full or away: it waits in the queue
-        user = await self.services.accounts.by_id(agent_id)
+        agent = await self.accounts.by_id(agent_id)
+        if agent is None:
+            return
         try:
-            await self.services.takeover.assign(event.conversation_id, user)
+            await self.actions.assign(event.conversation_id, agent)
         except ActionError as exc:  # claimed by hand in the meantime
             log.info("auto-assign skipped conversation %s: %s", event.conversation_id, exc)

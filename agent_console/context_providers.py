@@ -1,8 +1,10 @@
 """Where the customer panel's CRM data comes from.
 
-A provider answers `{orders: [...], tickets: [...]}` for a customer. The built-in
-one reads Baton's own tables (seeded with demo data); the HTTP one asks a
-configured URL, so a real CRM plugs in with configuration, not code.
+A provider answers `{orders: [...], tickets: [...]}` for a customer whose identity is
+verified (a shop id the shop signed, or an e-mail its backend vouched for). What a customer
+merely claims is never used for a lookup: an anonymous chat that types someone's e-mail must
+not see that person's orders. The built-in provider reads Baton's own tables (seeded with demo
+data); the HTTP one asks a configured URL, so a real CRM plugs in with configuration, not code.
 """
 
 from __future__ import annotations
@@ -11,59 +13,53 @@ import logging
 from typing import Any, Dict, List, Protocol
 
 from aiohttp import ClientError, ClientSession, ClientTimeout
-from sqlalchemy import or_, select
 
-from bot.store.repository import ConversationStore
-from bot.store.serialize import iso
-from bot.store.tables import Customer, Order, Ticket
+from bot.store.catalogue import CatalogueStore
+from bot.views import CustomerProfile
 
 log = logging.getLogger(__name__)
 
+NOT_VERIFIED = "the customer's identity is not verified, so no CRM data is looked up"
+
 
 class ContextProvider(Protocol):
-    async def crm(self, customer: Dict[str, Any]) -> Dict[str, Any]:
-        """Orders and tickets for a customer profile ({id, name, email, profile})."""
+    async def crm(self, customer: CustomerProfile) -> Dict[str, Any]:
+        """Orders and tickets of a verified customer."""
 
 
-def _order(row: Order) -> Dict[str, Any]:
-    return {"number": row.number, "status": row.status, "total": round(row.total_cents / 100, 2),
-            "currency": row.currency, "items": row.items or [], "placed_at": iso(row.placed_at)}
+def _skipped() -> Dict[str, Any]:
+    return {"orders": [], "tickets": [], "skipped": NOT_VERIFIED}
 
 
 class DatabaseContextProvider:
-    """Orders and tickets kept in Baton's own database, matched by customer or e-mail."""
+    """Orders and tickets kept in Baton's own database, matched by verified shop id or e-mail."""
 
-    def __init__(self, store: ConversationStore) -> None:
-        self.sessions = store.sessions
+    def __init__(self, catalogue: CatalogueStore) -> None:
+        self.catalogue = catalogue
 
-    async def crm(self, customer: Dict[str, Any]) -> Dict[str, Any]:
-        async with self.sessions() as session:
-            owners = select(Customer.id).where(or_(
-                Customer.id == customer["id"],
-                Customer.email == customer["email"] if customer.get("email") else False))
-            orders = (await session.execute(select(Order).where(Order.customer_id.in_(owners))
-                                            .order_by(Order.placed_at.desc()))).scalars().all()
-            tickets = (await session.execute(select(Ticket).where(Ticket.customer_id.in_(owners))
-                                             .order_by(Ticket.created_at.desc()))).scalars().all()
-        return {"source": "baton", "orders": [_order(o) for o in orders],
-                "tickets": [{"id": t.id, "subject": t.subject, "status": t.status,
-                             "created_at": iso(t.created_at)} for t in tickets]}
+    async def crm(self, customer: CustomerProfile) -> Dict[str, Any]:
+        if not customer.verified:
+            return {"source": "baton", **_skipped()}
+        found = await self.catalogue.crm_for(customer.shop_customer_id,
+                                             customer.email if customer.email_verified else None)
+        return {"source": "baton", **found}
 
 
 class HttpContextProvider:
-    """GET {url}?customer_id=…&email=… answering {"orders": [...], "tickets": [...]}."""
+    """GET {url}?shop_customer_id=…&email=… answering {"orders": [...], "tickets": [...]}."""
 
     def __init__(self, url: str, timeout: float = 5.0) -> None:
         self.url = url
         self.timeout = timeout
 
-    async def crm(self, customer: Dict[str, Any]) -> Dict[str, Any]:
-        params = {"customer_id": str(customer["id"])}
-        if customer.get("email"):
-            params["email"] = customer["email"]
-        shop_id = (customer.get("profile") or {}).get("shop_customer_id")
-        if shop_id:
-            params["shop_customer_id"] = shop_id
+    async def crm(self, customer: CustomerProfile) -> Dict[str, Any]:
+        if not customer.verified:
+            return {"source": self.url, **_skipped()}
+        params = {"customer_id": str(customer.id)}
+        if customer.email_verified and customer.email:
+            params["email"] = customer.email
+        if customer.shop_customer_id:
+            params["shop_customer_id"] = customer.shop_customer_id
         try:
             async with ClientSession(timeout=ClientTimeout(total=self.timeout)) as http:
                 async with http.get(self.url, params=params) as response:

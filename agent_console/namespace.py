@@ -1,173 +1,177 @@
-"""The agents' Socket.IO namespace (`/agents`): live queue, actions, presence, replay.
+"""The agents' real-time channel (`/agents`): the live queue, actions, presence, replay on reconnect.
 
-Authentication happens in `on_connect` (session cookie or `auth.token`); every
-event checks the caller's role again, so hiding a button is never the only guard.
+A console connects with its login session (the cookie, or `auth.token`). The session is
+checked again on every event, so a logout, an expired session or a deactivated user stops a
+socket at once; each event checks the caller's role too, so hiding a button is never the
+only guard. The agent actions come from the one action table (`actions.py`).
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-from http.cookies import SimpleCookie
-from typing import Any, Dict
+from collections import defaultdict
+from http.cookies import CookieError, SimpleCookie
+from typing import Any, Dict, Optional, Sequence, Set
 
 import socketio
 
-from agent_console.auth import AGENT_ROLES, COOKIE, READ_ROLES, origin_allowed
-from agent_console.customer_context import customer_context
-from bot.store.repository import NotFound, OPEN_STATUSES
-from bot.store.serialize import user_full
-from bot.takeover import ActionError
+from agent_console.accounts import Accounts, session_digest
+from agent_console.actions import ACTIONS, Action, ActionDeps, run_action
+from agent_console.auth import COOKIE, origin_allowed
+from agent_console.customer_context import CustomerContext
+from agent_console.presence import Presence
+from agent_console.schemas import (
+    BadRequest, ConversationRef, MessageRef, PresenceBody, SyncBody, parse,
+)
+from bot.domain import AGENT_ROLES, ANY_ROLE
+from bot.socketio_safety import SafeNamespace, failure
+from bot.store.conversations import OPEN_STATUSES, ConversationStore, NotFound
+from bot.views import UserView, all_json
 
 log = logging.getLogger(__name__)
 
 ROOM = "agents"
 
 
-def _fail(code: str, message: str) -> Dict[str, Any]:
-    return {"ok": False, "error": code, "message": message}
+def _token_from(environ: Dict[str, Any], auth: Any) -> Optional[str]:
+    token = auth.get("token") if isinstance(auth, dict) else None
+    if isinstance(token, str) and token:
+        return token
+    try:
+        cookie = SimpleCookie(environ.get("HTTP_COOKIE", ""))
+    except CookieError:
+        return None
+    return cookie[COOKIE].value if COOKIE in cookie else None
 
 
-def allowed_roles(*roles: str):
-    """Event decorator: checks the role, turns ActionError into a failed ack."""
-
-    def decorate(handler):
-        @functools.wraps(handler)
-        async def wrapped(self: "AgentNamespace", sid: str, data: Any = None):
-            session = await self.get_session(sid)
-            user = await self.services.accounts.by_id(session.get("user_id", -1))
-            if user is None or not user.active:
-                await self.disconnect(sid)
-                return _fail("unauthenticated", "your session has ended; log in again")
-            if user.role not in roles:
-                return _fail("forbidden", f"a {user.role} may not do this")
-            if data is not None and not isinstance(data, dict):
-                return _fail("malformed", "expected an object")
-            try:
-                return await handler(self, sid, user, data or {})
-            except ActionError as exc:
-                return _fail(exc.code, exc.message)
-            except NotFound as exc:
-                return _fail("not_found", str(exc))
-            except (TypeError, ValueError) as exc:
-                return _fail("malformed", str(exc))
-
-        return wrapped
-
-    return decorate
-
-
-def _int(data: Dict[str, Any], key: str) -> int:
-    value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise ValueError(f"`{key}` must be an id")
-    return int(value)
-
-
-class AgentNamespace(socketio.AsyncNamespace):
-    def __init__(self, services) -> None:
+class AgentNamespace(SafeNamespace):
+    def __init__(self, accounts: Accounts, conversations: ConversationStore, presence: Presence,
+                 deps: ActionDeps, context: CustomerContext, allowed_origins: Sequence[str]) -> None:
         super().__init__("/agents")
-        self.services = services
+        self.accounts = accounts
+        self.conversations = conversations
+        self.presence = presence
+        self.deps = deps
+        self.context = context
+        self.allowed_origins = list(allowed_origins)
+        self._sids_by_login: Dict[str, Set[str]] = defaultdict(set)
 
     async def on_connect(self, sid: str, environ: Dict[str, Any], auth: Any = None) -> None:
-        settings = self.services.settings
-        origin = environ.get("HTTP_ORIGIN")
-        if not origin_allowed(origin, environ.get("HTTP_HOST"), settings.console_origins):
+        if not origin_allowed(environ.get("HTTP_ORIGIN"), self.allowed_origins):
             raise socketio.exceptions.ConnectionRefusedError("origin not allowed for the agent console")
-        token = auth.get("token") if isinstance(auth, dict) else None
-        if not token:
-            cookie = SimpleCookie(environ.get("HTTP_COOKIE", ""))
-            token = cookie[COOKIE].value if COOKIE in cookie else None
-        user = await self.services.accounts.user_for_token(token)
-        if user is None or user.role not in READ_ROLES:
+        token = _token_from(environ, auth)
+        user = await self.accounts.user_for_token(token)
+        if user is None or user.role not in ANY_ROLE:
             raise socketio.exceptions.ConnectionRefusedError("log in first")
-        await self.save_session(sid, {"user_id": user.id})
+        digest = session_digest(token)
+        await self.save_session(sid, {"user_id": user.id, "login": digest})
+        self._sids_by_login[digest].add(sid)
         await self.enter_room(sid, ROOM)
-        self.services.presence.connected(user.id, sid)
-        conversations = await self.services.store.list_conversations(OPEN_STATUSES, 200)
-        await self.emit("queue", {"conversations": conversations, "me": user_full(user)}, to=sid)
+        self.presence.connected(user.id, sid)
+        conversations = await self.conversations.list_conversations(OPEN_STATUSES, 200)
+        await self.emit("queue", {"conversations": all_json(conversations), "me": user.as_json()}, to=sid)
         await self.broadcast_presence()
 
     async def on_disconnect(self, sid: str, *args: Any) -> None:
         session = await self.get_session(sid)
+        if session.get("login"):
+            self._sids_by_login[session["login"]].discard(sid)
+            if not self._sids_by_login[session["login"]]:
+                del self._sids_by_login[session["login"]]
         if session.get("user_id"):
-            self.services.presence.disconnected(session["user_id"], sid)
+            self.presence.disconnected(session["user_id"], sid)
             await self.broadcast_presence()
 
     async def broadcast_presence(self) -> None:
-        await self.emit("presence", {"agents": await self.services.presence.roster()}, room=ROOM)
+        await self.emit("presence", {"agents": await self.presence.roster()}, room=ROOM)
 
-    @allowed_roles(*READ_ROLES)
-    async def on_open(self, sid, user, data):
-        store = self.services.store
-        conversation_id = _int(data, "conversation_id")
-        conversation = await store.summary(conversation_id)
-        context = None
-        if user.role in AGENT_ROLES:
-            context = await customer_context(store, self.services.context_provider, conversation_id)
-        return {"ok": True, "conversation": conversation, "messages": await store.messages(conversation_id),
-                "context": context}
+    # ---- sessions that end ----------------------------------------------------
 
-    @allowed_roles(*AGENT_ROLES)
-    async def on_claim(self, sid, user, data):
-        return {"ok": True, "conversation": await self.services.takeover.claim(_int(data, "conversation_id"), user)}
+    async def end_login(self, digest: Optional[str]) -> None:
+        """A login session ended (logout): its sockets go with it."""
+        for sid in list(self._sids_by_login.get(digest or "", ())):
+            await self.disconnect(sid)
 
-    @allowed_roles(*AGENT_ROLES)
-    async def on_reply(self, sid, user, data):
-        message = await self.services.takeover.reply(_int(data, "conversation_id"), user, data.get("text"))
-        return {"ok": True, "message": message}
+    async def end_logins(self, digests) -> None:
+        for digest in digests:
+            await self.end_login(digest)
 
-    @allowed_roles(*AGENT_ROLES)
-    async def on_note(self, sid, user, data):
-        message = await self.services.takeover.note(_int(data, "conversation_id"), user, data.get("text"))
-        return {"ok": True, "message": message}
+    async def _caller(self, sid: str) -> Optional[UserView]:
+        """The socket's user, if its login session is still alive; otherwise the socket is closed."""
+        session = await self.get_session(sid)
+        user = await self.accounts.user_for_digest(session.get("login"))
+        if user is None:
+            await self.disconnect(sid)
+        return user
 
-    @allowed_roles(*AGENT_ROLES)
-    async def on_transfer(self, sid, user, data):
-        target = await self.services.accounts.by_id(_int(data, "agent_id"))
-        if target is None:
-            return _fail("not_found", "no such agent")
-        conversation = await self.services.takeover.transfer(_int(data, "conversation_id"), target, user)
-        return {"ok": True, "conversation": conversation}
+    async def _authorised(self, sid: str, roles) -> UserView | Dict[str, Any]:
+        user = await self._caller(sid)
+        if user is None:
+            return failure("unauthenticated", "your session has ended; log in again")
+        if user.role not in roles:
+            return failure("forbidden", f"a {user.role.value} may not do this")
+        return user
 
-    @allowed_roles(*AGENT_ROLES)
-    async def on_hand_back(self, sid, user, data):
-        return {"ok": True,
-                "conversation": await self.services.takeover.hand_back(_int(data, "conversation_id"), user)}
+    # ---- events -------------------------------------------------------------
 
-    @allowed_roles(*AGENT_ROLES)
-    async def on_resolve(self, sid, user, data):
-        return {"ok": True,
-                "conversation": await self.services.takeover.resolve(_int(data, "conversation_id"), user)}
+    async def _act(self, action: Action, sid: str, data: Any) -> Dict[str, Any]:
+        user = await self._authorised(sid, ANY_ROLE)
+        if isinstance(user, dict):
+            return user
+        try:
+            ref = parse(ConversationRef if action.subject == "conversation" else MessageRef, data)
+        except BadRequest as exc:
+            return failure(exc.code, exc.message)
+        subject = ref.conversation_id if action.subject == "conversation" else ref.message_id
+        return (await run_action(action, self.deps, user, subject, data)).body
 
-    @allowed_roles(*AGENT_ROLES)
-    async def on_typing(self, sid, user, data):
-        conversation_id = _int(data, "conversation_id")
-        await self.services.show_agent_typing(conversation_id, bool(data.get("typing")))
-        await self.emit("typing", {"conversation_id": conversation_id, "who": "agent", "agent_id": user.id,
-                                   "typing": bool(data.get("typing"))}, room=ROOM, skip_sid=sid)
-        return {"ok": True}
+    async def on_open(self, sid: str, data: Any = None) -> Dict[str, Any]:
+        user = await self._authorised(sid, ANY_ROLE)
+        if isinstance(user, dict):
+            return user
+        try:
+            conversation_id = parse(ConversationRef, data).conversation_id
+            summary = await self.conversations.summary(conversation_id)
+        except BadRequest as exc:
+            return failure(exc.code, exc.message)
+        except NotFound as exc:
+            return failure("not_found", str(exc))
+        context = await self.context.for_conversation(conversation_id) if user.role in AGENT_ROLES else None
+        return {"ok": True, "conversation": summary.as_json(),
+                "messages": all_json(await self.conversations.messages(conversation_id)), "context": context}
 
-    @allowed_roles(*READ_ROLES)
-    async def on_presence(self, sid, user, data):
-        status = data.get("status")
-        if status not in ("online", "away"):
-            return _fail("malformed", "status is online or away")
-        self.services.presence.set_status(user.id, status)
+    async def on_presence(self, sid: str, data: Any = None) -> Dict[str, Any]:
+        user = await self._authorised(sid, ANY_ROLE)
+        if isinstance(user, dict):
+            return user
+        try:
+            status = parse(PresenceBody, data).status
+        except BadRequest as exc:
+            return failure(exc.code, exc.message)
+        self.presence.set_status(user.id, status)
         await self.broadcast_presence()
         return {"ok": True}
 
-    @allowed_roles(*READ_ROLES)
-    async def on_label(self, sid, user, data):
-        message = await self.services.takeover.label(
-            _int(data, "message_id"), user, data.get("intent"), bool(data.get("out_of_scope")))
-        return {"ok": True, "message": message}
+    async def on_sync(self, sid: str, data: Any = None) -> Dict[str, Any]:
+        user = await self._authorised(sid, ANY_ROLE)
+        if isinstance(user, dict):
+            return user
+        try:
+            after = parse(SyncBody, data).after_id
+        except BadRequest as exc:
+            return failure(exc.code, exc.message)
+        messages = await self.conversations.messages_after(after)
+        conversations = await self.conversations.list_conversations(OPEN_STATUSES, 200)
+        return {"ok": True, "messages": all_json(messages), "conversations": all_json(conversations)}
 
-    @allowed_roles(*READ_ROLES)
-    async def on_sync(self, sid, user, data):
-        after = data.get("after_id", 0)
-        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
-            return _fail("malformed", "after_id must be a non-negative integer")
-        messages = await self.services.store.messages_after(after)
-        conversations = await self.services.store.list_conversations(OPEN_STATUSES, 200)
-        return {"ok": True, "messages": messages, "conversations": conversations}
+
+def _event_handler(action: Action):
+    async def handler(self: AgentNamespace, sid: str, data: Any = None) -> Dict[str, Any]:
+        return await self._act(action, sid, data)
+
+    handler.__name__ = f"on_{action.name}"
+    return handler
+
+
+for _action in ACTIONS:  # one `on_<event>` per action in the table
+    setattr(AgentNamespace, f"on_{_action.name}", _event_handler(_action))

@@ -1,4 +1,8 @@
-"""Static pages: the demo shop with the widget at `/`, `/widget.js`, and the console."""
+"""Static pages: the demo shop with the widget at `/`, `/widget.js`, and the console.
+
+Every console file is served with the console's Content-Security-Policy and may not be
+framed (clickjacking); the widget script is meant to be embedded, so it is not restricted.
+"""
 
 from __future__ import annotations
 
@@ -14,25 +18,40 @@ WIDGET_DIR = ROOT / "bot" / "channels" / "webchat_assets"
 CONSOLE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
                "img-src 'self' data: https:; connect-src 'self' ws: wss:; frame-ancestors 'none'; "
                "base-uri 'none'; form-action 'self'")
+CONSOLE_PREFIXES = ("/console", "/static/vendor/")
 
 
-def _file(path: Path, content_type: str, csp: str = "", cache: str = "no-cache"):
+def _file(path: Path, content_type: str, cache: str = "no-cache"):
     async def handler(request: web.Request) -> web.StreamResponse:
         if not path.is_file():
             return web.Response(status=404, text=f"{path.name} is missing from this installation")
-        headers = {"Cache-Control": cache, "X-Content-Type-Options": "nosniff"}
-        if csp:
-            headers["Content-Security-Policy"] = csp
-        return web.FileResponse(path, headers={**headers, "Content-Type": content_type})
+        return web.FileResponse(path, headers={"Cache-Control": cache, "Content-Type": content_type})
 
     return handler
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler):
+    """Headers on every response; the console's pages and files also get its CSP and no framing."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        response = exc
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if request.path.startswith(CONSOLE_PREFIXES):
+        response.headers["Content-Security-Policy"] = CONSOLE_CSP
+        response.headers["X-Frame-Options"] = "DENY"
+    if isinstance(response, web.HTTPException):
+        raise response
+    return response
 
 
 def add_routes(app: web.Application) -> None:
     r = app.router
     r.add_get("/", _file(WIDGET_DIR / "demo.html", "text/html; charset=utf-8"))
     r.add_get("/widget.js", _file(WIDGET_DIR / "widget.js", "application/javascript; charset=utf-8"))
-    r.add_get("/console", _file(CONSOLE_DIR / "index.html", "text/html; charset=utf-8", CONSOLE_CSP))
-    r.add_get("/console/", _file(CONSOLE_DIR / "index.html", "text/html; charset=utf-8", CONSOLE_CSP))
+    r.add_get("/console", _file(CONSOLE_DIR / "index.html", "text/html; charset=utf-8"))
+    r.add_get("/console/", _file(CONSOLE_DIR / "index.html", "text/html; charset=utf-8"))
     r.add_static("/console/static/", CONSOLE_DIR, append_version=False)
     r.add_static("/static/vendor/", VENDOR_DIR, append_version=False)

@@ -1,9 +1,15 @@
-"""The app factory: wires store, engine, policy, flow, channels and console together."""
+"""The app factory: wires store, engine, policy, flow, channels and console together.
+
+This is the composition root: every part gets its dependencies here, explicitly, and the
+listeners are subscribed here (docs/architecture.md has the table of who hears what).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, Optional
 
 import socketio
@@ -12,53 +18,58 @@ from aiohttp import web
 from agent_console import api as console_api
 from agent_console import web_routes
 from agent_console.accounts import Accounts
-from agent_console.auth import API_USER, error, origin_allowed
+from agent_console.actions import ActionDeps
+from agent_console.auth import error, json_response, origin_allowed
 from agent_console.auto_assign import AutoAssigner
 from agent_console.broadcaster import ConsoleBroadcaster
 from agent_console.context_providers import ContextProvider, DatabaseContextProvider, HttpContextProvider
+from agent_console.customer_context import CustomerContext
+from agent_console.login_throttle import LoginThrottle
 from agent_console.namespace import AgentNamespace
 from agent_console.presence import Presence
+from bot.agent_actions import AgentActions
 from bot.channels.base import ChannelRegistry
-from bot.channels.delivery import OutboundDelivery
+from bot.channels.delivery import DELIVERED_EVENTS, IdentityCache, OutboundDelivery, OutboxWorker, TypingRelay
 from bot.channels.rest import RestChannel
 from bot.channels.webchat import WebChatChannel, WebChatNamespace
 from bot.conversation import ConversationFlow
-from bot.engine import RasaEngine
+from bot.engine import BoundEngine, RasaEngine, TrackerBackend
 from bot.events import EventBus, EventName
 from bot.handoff import HandoffPolicy, PolicyConfig
+from bot.identity import IdentityVerifier
+from bot.labelling import Labelling
 from bot.sessions import SessionSigner
 from bot.settings import Settings
-from bot.store.database import create_engine, migrate
-from bot.store.repository import ConversationStore, NotFound
-from bot.takeover import Takeover
+from bot.socketio_safety import SafePacket
+from bot.store import Store
+from bot.store.conversations import ConversationStore
+from bot.store.database import migrate
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Services:
+    """What the HTTP handlers reach through `request.app["services"]`."""
+
     settings: Settings
-    store: ConversationStore
-    engine: RasaEngine
+    store: Store
+    conversations: ConversationStore
+    engine: BoundEngine
     bus: EventBus
     flow: ConversationFlow
-    takeover: Takeover
+    actions: AgentActions
+    labelling: Labelling
+    action_deps: ActionDeps
     accounts: Accounts
     presence: Presence
-    context_provider: ContextProvider
+    customer_context: CustomerContext
     channels: ChannelRegistry
     sio: socketio.AsyncServer
     webchat: WebChatNamespace
-    agents: Optional[AgentNamespace] = None
-
-    async def show_agent_typing(self, conversation_id: int, typing: bool) -> None:
-        try:
-            identity = await self.store.identity_of(conversation_id)
-        except NotFound:
-            return
-        channel = self.channels.get(identity.channel)
-        if hasattr(channel, "typing"):
-            await channel.typing(identity.external_id, typing)
+    agents: AgentNamespace
+    login_throttle: LoginThrottle
+    outbox_worker: OutboxWorker
 
 
 def _cors_origins(settings: Settings) -> Any:
@@ -78,12 +89,14 @@ async def origin_guard(request: web.Request, handler):
     settings: Settings = request.app["services"].settings
     origin = request.headers.get("Origin")
     path = request.path
-    if path.startswith("/api/") and not origin_allowed(origin, request.host, settings.console_origins):
-        return error(403, "origin_not_allowed", f"origin {origin} may not use the console API")
+    if path.startswith("/api/") and not origin_allowed(origin, settings.console_allowed_origins):
+        return error(403, "origin_not_allowed",
+                     f"origin {origin[:100]} may not use the console API (set BATON_PUBLIC_URL to the address "
+                     "people open the console at, or add it to BATON_CONSOLE_ORIGINS)")
     if path.startswith("/webhooks/") and origin:
-        if "*" not in settings.allowed_origins and origin not in settings.allowed_origins \
-                and origin not in settings.own_origins and not origin_allowed(origin, request.host, ()):
-            return error(403, "origin_not_allowed", f"origin {origin} is not in BATON_ALLOWED_ORIGINS")
+        if "*" not in settings.allowed_origins and not origin_allowed(
+                origin, [*settings.allowed_origins, *settings.own_origins]):
+            return error(403, "origin_not_allowed", f"origin {origin[:100]} is not in BATON_ALLOWED_ORIGINS")
         if request.method == "OPTIONS":
             response: web.StreamResponse = web.Response(status=204)
         else:
@@ -97,76 +110,144 @@ async def origin_guard(request: web.Request, handler):
 
 
 async def health(request: web.Request) -> web.Response:
+    """Liveness: the process answers. It says nothing about the model or the database."""
+    return json_response({"status": "ok"})
+
+
+async def ready(request: web.Request) -> web.Response:
+    """Readiness, for a load balancer: the model is loaded and the database answers."""
     services: Services = request.app["services"]
-    return web.json_response({"status": "ok", "model": services.engine.status,
-                              "model_error": services.engine.error})
+    database = "ok"
+    try:
+        await asyncio.wait_for(services.store.ping(), 5)
+    except Exception:
+        database = "unreachable"
+    model = services.engine.status
+    ok = model == "ready" and database == "ok"
+    return json_response({"status": "ready" if ok else "not_ready", "model": model, "database": database},
+                         status=200 if ok else 503)
 
 
-def create_app(settings: Settings, engine: Optional[RasaEngine] = None, run_migrations: bool = True,
-               wait_for_model: bool = True) -> web.Application:
+def _context_provider(settings: Settings, store: Store) -> ContextProvider:
+    return HttpContextProvider(settings.crm_url) if settings.crm_url else DatabaseContextProvider(store.catalogue)
+
+
+def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations: bool = True,
+               wait_for_model: bool = False) -> web.Application:
     """Build the aiohttp app. Pass `engine` to share one loaded model between apps (tests)."""
     owns_engine = engine is None
-    engine = engine or RasaEngine(settings.model_path, settings.bot_timeout_seconds)
-    db = create_engine(settings.database_url)
-    store = ConversationStore(db)
+    raw_engine = engine or RasaEngine(settings.model_path, settings.bot_timeout_seconds)
+    bot = BoundEngine(raw_engine, backend=None)   # its tracker backend is attached on start-up
+    store = Store.open(settings.database_url)
+    conversations = store.conversations
     bus = EventBus()
-    policy = HandoffPolicy(PolicyConfig.from_settings(settings))
-    flow = ConversationFlow(store, engine, policy, bus)
-    accounts = Accounts(store)
-    channels = ChannelRegistry()
-    cors = _cors_origins(settings)
+    identities = IdentityVerifier(settings.identity_secret)
+    proxies = settings.trusted_proxy_networks
+
+    flow = ConversationFlow(conversations, bot, HandoffPolicy(PolicyConfig.from_settings(settings)), bus,
+                            model_wait_seconds=settings.model_wait_seconds)
+    accounts = Accounts(store.accounts)
+    actions = AgentActions(conversations, store.accounts, bot, bus)
+    labelling = Labelling(conversations, bus, lambda: raw_engine.intents)
+    action_deps = ActionDeps(actions, labelling)
+    presence = Presence(accounts, conversations)
+    customer_context = CustomerContext(conversations, _context_provider(settings, store), bot)
+
     manager = (socketio.AsyncRedisManager(settings.redis_url, channel=settings.redis_channel)
                if settings.redis_url else None)
-    sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins=cors,
-                               client_manager=manager, max_http_buffer_size=1_000_000)
-    webchat = WebChatNamespace(flow, store, bus, SessionSigner(settings.secret_key,
-                                                               settings.session_lifetime_days * 86400),
-                               settings.max_message_chars, settings.customer_messages_per_minute,
-                               settings.new_sessions_per_minute_per_ip)
-    provider: ContextProvider = (HttpContextProvider(settings.crm_url) if settings.crm_url
-                                 else DatabaseContextProvider(store))
-    services = Services(settings=settings, store=store, engine=engine, bus=bus, flow=flow,
-                        takeover=Takeover(store, engine, bus), accounts=accounts, presence=Presence(store),
-                        context_provider=provider, channels=channels, sio=sio, webchat=webchat)
-    agents = AgentNamespace(services)
-    services.agents = agents
+    sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins=_cors_origins(settings),
+                               client_manager=manager, max_http_buffer_size=1_000_000, serializer=SafePacket)
+    webchat = WebChatNamespace(flow, conversations, bus,
+                               SessionSigner(settings.secret_key, settings.session_lifetime_days * 86400),
+                               identities, settings.max_message_chars, settings.customer_messages_per_minute,
+                               settings.new_sessions_per_minute_per_ip, proxies)
+    agents = AgentNamespace(accounts, conversations, presence, action_deps, customer_context,
+                            settings.console_allowed_origins)
     sio.register_namespace(webchat)
     sio.register_namespace(agents)
 
-    rest = RestChannel(flow, settings.max_message_chars, settings.max_body_bytes, settings.rest_token,
-                       settings.rest_callback_url)
+    channels = ChannelRegistry()
+    rest = RestChannel(flow, identities, settings.max_message_chars, settings.max_body_bytes, settings.rest_token,
+                       settings.rest_callback_url, settings.rest_messages_per_minute_per_sender,
+                       settings.rest_requests_per_minute_per_address, proxies)
     channels.register(rest)
     channels.register(WebChatChannel(webchat))
 
-    bus.subscribe(ConsoleBroadcaster(agents))
-    bus.subscribe(OutboundDelivery(store, channels))
+    identity_cache = IdentityCache(conversations)
+    worker = OutboxWorker(store.outbox, conversations, channels, bus, max_attempts=settings.delivery_max_attempts)
+    bus.subscribe(ConsoleBroadcaster(agents, conversations))
+    bus.subscribe(OutboundDelivery(identity_cache, channels, store.outbox, worker), *DELIVERED_EVENTS)
+    bus.subscribe(TypingRelay(identity_cache, channels), EventName.TYPING)
     if settings.auto_assign:
-        bus.subscribe(AutoAssigner(services), EventName.HANDED_OFF)
+        bus.subscribe(AutoAssigner(presence, accounts, actions), EventName.HANDED_OFF)
 
-    app = web.Application(middlewares=[origin_guard], client_max_size=settings.max_body_bytes + 1024)
+    services = Services(settings=settings, store=store, conversations=conversations, engine=bot, bus=bus,
+                        flow=flow, actions=actions, labelling=labelling, action_deps=action_deps,
+                        accounts=accounts, presence=presence, customer_context=customer_context,
+                        channels=channels, sio=sio, webchat=webchat, agents=agents,
+                        login_throttle=LoginThrottle(settings.login_failures_per_account, 900.0,
+                                                     settings.login_attempts_per_minute_per_address, 60.0),
+                        outbox_worker=worker)
+
+    app = web.Application(middlewares=[web_routes.security_headers, origin_guard, console_api.bad_requests],
+                          client_max_size=settings.max_body_bytes + 1024)
     app["services"] = services
     sio.attach(app)
     rest.add_routes(app)
     console_api.add_routes(app)
     web_routes.add_routes(app)
     app.router.add_get("/healthz", health)
+    app.router.add_get("/readyz", ready)
 
     async def on_startup(app: web.Application) -> None:
         if run_migrations:
             await migrate(settings.database_url)
-        if settings.admin_token:
-            await accounts.ensure_user(API_USER, settings.admin_token, "admin", "API token")
+        await accounts.ensure_api_user()
+        bot.backend = TrackerBackend(store.trackers, asyncio.get_running_loop())
         if owns_engine:
-            engine.start()
+            raw_engine.start()
+        worker.start()
+        app["recovery"] = asyncio.get_running_loop().create_task(_finish_interrupted_turns(services))
         if wait_for_model:
-            await engine.wait_loaded(settings.model_load_timeout_seconds)
-        services.takeover.intents = engine.intents or None
+            await raw_engine.wait_ready(settings.model_wait_seconds)
+
+    async def on_shutdown(app: web.Application) -> None:
+        # Background tasks end here: aiohttp's run_app waits (up to a minute) for every task
+        # still running after the shutdown hooks.
+        recovery = app.get("recovery")
+        if recovery is not None:
+            recovery.cancel()
+            await asyncio.gather(recovery, return_exceptions=True)
+        await worker.stop()
+        await bus.drain_briefly(2.0)
+        await bus.close()
 
     async def on_cleanup(app: web.Application) -> None:
         if owns_engine:
-            engine.stop()
-        await db.dispose()
+            raw_engine.stop()
+        accounts.close()
+        await store.close()
 
     app.on_startup.append(on_startup)
+    app.on_shutdown.append(on_shutdown)
     app.on_cleanup.append(on_cleanup)
     return app
+
+
+async def _finish_interrupted_turns(services: Services) -> None:
+    """Turns a crash cut short are finished once the model is ready; replies go out through delivery.
+
+    Only messages that arrived before this process started, and only after a grace period:
+    another worker may still be in the middle of a turn it started just before.
+    """
+    settings = services.settings
+    started = datetime.now(timezone.utc)
+    if not await services.engine.wait_ready(settings.model_wait_seconds + 60):
+        return
+    elapsed = (datetime.now(timezone.utc) - started).total_seconds()
+    await asyncio.sleep(max(0.0, settings.turn_recovery_grace_seconds - elapsed))
+    try:
+        for message_id in await services.conversations.unfinished_turns(older_than=started, limit=500):
+            await services.flow.finish_interrupted(message_id)
+    except Exception:
+        log.exception("finishing interrupted turns failed; they will be finished when re-delivered")

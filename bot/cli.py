@@ -55,7 +55,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app["demo_logins"] = []
     app["has_accounts"] = True
     app.on_startup.append(_seed_demo if args.demo else _check_accounts)
-    print(f"Loading the Rasa model {settings.model_path.name} (20–30 s)…", flush=True)
+    app.on_startup.append(_report_model_when_loaded)
+    print(f"Starting; the Rasa model {settings.model_path.name} loads in the background (20–30 s)…", flush=True)
     # run_app calls `print` once the socket listens, so the URLs appear only when they work.
     try:
         web.run_app(app, host=settings.host, port=settings.port, print=lambda _: _announce(app), access_log=None)
@@ -105,7 +106,24 @@ async def _seed_demo(app) -> None:
     from agent_console.seed import seed_demo
 
     services = app["services"]
-    app["demo_logins"] = await seed_demo(services.store, services.accounts)
+    app["demo_logins"] = await seed_demo(services.store.catalogue, services.accounts)
+
+
+async def _report_model_when_loaded(app) -> None:
+    async def report() -> None:
+        engine = app["services"].engine
+        if await engine.wait_ready(None):
+            print("The bot is ready: customers are answered by the model now.", flush=True)
+        else:
+            print(f"The model could not be loaded ({engine.error}); every message goes to a person. "
+                  "Run `baton train`, then restart.", file=sys.stderr, flush=True)
+
+    task = asyncio.get_running_loop().create_task(report())
+
+    async def stop(app) -> None:
+        task.cancel()
+
+    app.on_shutdown.append(stop)
 
 
 async def _check_accounts(app) -> None:
@@ -122,7 +140,8 @@ def _announce(app) -> None:
         f"  Agent console:             {base}/console",
         f"  REST channel:              POST {base}/webhooks/rest/webhook",
         f"  Model:                     {services.engine.status}"
-        + (f" ({services.engine.error})" if services.engine.error else ""),
+        + (f" ({services.engine.error})" if services.engine.error else "")
+        + (" (messages wait for it)" if services.engine.status == "loading" else ""),
     ]
     if app["demo_logins"]:
         lines += ["  Demo logins:",
@@ -153,19 +172,20 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def _run_with_store(args: argparse.Namespace, work) -> int:
     from agent_console.accounts import Accounts
-    from bot.store.database import create_engine, migrate
-    from bot.store.repository import ConversationStore
+    from bot.store import Store
+    from bot.store.database import migrate
 
     settings = _settings(args)
 
     async def main() -> int:
         await migrate(settings.database_url)
-        engine = create_engine(settings.database_url)
-        store = ConversationStore(engine)
+        store = Store.open(settings.database_url)
+        accounts = Accounts(store.accounts)
         try:
-            return await work(store, Accounts(store))
+            return await work(store, accounts)
         finally:
-            await engine.dispose()
+            accounts.close()
+            await store.close()
 
     return asyncio.run(main())
 
@@ -174,7 +194,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
     from agent_console.seed import seed_demo
 
     async def work(store, accounts) -> int:
-        for user, password, role in await seed_demo(store, accounts):
+        for user, password, role in await seed_demo(store.catalogue, accounts):
             print(f"{role:8} {user} / {password}")
         return 0
 

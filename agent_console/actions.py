@@ -1,0 +1,117 @@
+"""The agent actions, defined once: the HTTP routes and the Socket.IO events are both built from this table.
+
+Each action names the roles that may do it, the schema of its body, what it acts on (a
+conversation or a message) and what it runs. `run_action` applies the role check, the schema
+and the one error translation, so a rule or an error reads the same on both paths.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Dict, FrozenSet, Tuple, Type
+
+from agent_console.schemas import (
+    BadRequest, Body, Empty, LabelBody, TextBody, TransferBody, TypingBody, parse,
+)
+from bot.agent_actions import ActionError, AgentActions
+from bot.domain import AGENT_ROLES, ANY_ROLE, Role
+from bot.labelling import Labelling
+from bot.store.conversations import NotFound
+from bot.views import UserView
+
+
+@dataclass(frozen=True)
+class ActionDeps:
+    actions: AgentActions
+    labelling: Labelling
+
+
+Runner = Callable[[ActionDeps, UserView, int, Any], Awaitable[Dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str                 # the Socket.IO event
+    http: str                 # the last segment of its HTTP route
+    subject: str              # "conversation" or "message": what the id names
+    roles: FrozenSet[Role]
+    body: Type[Body]
+    run: Runner
+
+
+async def _claim(d: ActionDeps, user: UserView, cid: int, body: Empty) -> Dict[str, Any]:
+    return {"conversation": (await d.actions.claim(cid, user)).as_json()}
+
+
+async def _reply(d: ActionDeps, user: UserView, cid: int, body: TextBody) -> Dict[str, Any]:
+    return {"message": (await d.actions.reply(cid, user, body.text)).as_json()}
+
+
+async def _note(d: ActionDeps, user: UserView, cid: int, body: TextBody) -> Dict[str, Any]:
+    return {"message": (await d.actions.note(cid, user, body.text)).as_json()}
+
+
+async def _transfer(d: ActionDeps, user: UserView, cid: int, body: TransferBody) -> Dict[str, Any]:
+    return {"conversation": (await d.actions.transfer(cid, body.agent_id, user)).as_json()}
+
+
+async def _hand_back(d: ActionDeps, user: UserView, cid: int, body: Empty) -> Dict[str, Any]:
+    return {"conversation": (await d.actions.hand_back(cid, user)).as_json()}
+
+
+async def _resolve(d: ActionDeps, user: UserView, cid: int, body: Empty) -> Dict[str, Any]:
+    return {"conversation": (await d.actions.resolve(cid, user)).as_json()}
+
+
+async def _typing(d: ActionDeps, user: UserView, cid: int, body: TypingBody) -> Dict[str, Any]:
+    await d.actions.typing(cid, user, body.typing)
+    return {}
+
+
+async def _label(d: ActionDeps, user: UserView, mid: int, body: LabelBody) -> Dict[str, Any]:
+    return {"message": (await d.labelling.label(mid, user, body.intent, body.out_of_scope)).as_json()}
+
+
+ACTIONS: Tuple[Action, ...] = (
+    Action("claim", "claim", "conversation", AGENT_ROLES, Empty, _claim),
+    Action("reply", "reply", "conversation", AGENT_ROLES, TextBody, _reply),
+    Action("note", "notes", "conversation", AGENT_ROLES, TextBody, _note),
+    Action("transfer", "transfer", "conversation", AGENT_ROLES, TransferBody, _transfer),
+    Action("hand_back", "hand_back", "conversation", AGENT_ROLES, Empty, _hand_back),
+    Action("resolve", "resolve", "conversation", AGENT_ROLES, Empty, _resolve),
+    Action("typing", "typing", "conversation", AGENT_ROLES, TypingBody, _typing),
+    Action("label", "label", "message", ANY_ROLE, LabelBody, _label),
+)
+BY_EVENT: Dict[str, Action] = {a.name: a for a in ACTIONS}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """An action's result for either edge: HTTP status and JSON body (ok answers carry `ok: true`)."""
+
+    status: int
+    body: Dict[str, Any]
+
+    @property
+    def ok(self) -> bool:
+        return self.status < 400
+
+
+def refusal(status: int, code: str, message: str) -> Outcome:
+    return Outcome(status, {"ok": False, "error": code, "message": message})
+
+
+async def run_action(action: Action, deps: ActionDeps, user: UserView, subject_id: int, data: Any) -> Outcome:
+    """Check the role, read the body against the action's schema, run it, translate every error once."""
+    if user.role not in action.roles:
+        return refusal(403, "forbidden", f"a {user.role.value} may not {action.name.replace('_', ' ')}")
+    try:
+        body = parse(action.body, data)
+        result = await action.run(deps, user, subject_id, body)
+    except BadRequest as exc:
+        return refusal(exc.status, exc.code, exc.message)
+    except ActionError as exc:
+        return refusal(exc.status, exc.code, exc.message)
+    except NotFound as exc:
+        return refusal(404, "not_found", str(exc))
+    return Outcome(200, {"ok": True, **result})

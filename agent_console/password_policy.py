@@ -1,0 +1,56 @@
+"""What a console password must be: long enough, and not one attackers try first.
+
+NIST SP 800-63B's advice: a minimum length, a check against passwords known from breaches
+and easy patterns, and no composition rules beyond that.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Optional
+
+MIN_LENGTH = 12
+MAX_LENGTH = 256
+COMMON_PASSWORDS = Path(__file__).resolve().parent / "common_passwords.txt"
+
+
+@lru_cache(maxsize=1)
+def _common() -> frozenset:
+    words = (line.strip().lower() for line in COMMON_PASSWORDS.read_text(encoding="utf-8").splitlines())
+    return frozenset(w for w in words if w and not w.startswith("#"))
+
+
+def _core(password: str) -> str:
+    """The word under the decoration: 'Password123!' → 'password'."""
+    return re.sub(r"[^a-z]+$", "", re.sub(r"^[^a-z]+", "", password.lower()))
+
+
+def _is_sequence(password: str) -> bool:
+    lowered = password.lower()
+    if len(set(lowered)) <= 2:
+        return True
+    rows = ("abcdefghijklmnopqrstuvwxyz", "0123456789", "qwertyuiop", "asdfghjkl", "zxcvbnm")
+    for row in rows:
+        doubled = row + row
+        if lowered in doubled or lowered in doubled[::-1]:
+            return True
+    return False
+
+
+def password_problem(password: str, username: str = "") -> Optional[str]:
+    """Why a password is refused, in words for the person choosing it; None when it is fine."""
+    if not isinstance(password, str) or len(password) < MIN_LENGTH:
+        return f"passwords must be at least {MIN_LENGTH} characters"
+    if len(password) > MAX_LENGTH:
+        return f"passwords are limited to {MAX_LENGTH} characters"
+    lowered = password.lower()
+    common = _common()
+    if lowered in common or _core(password) in common and len(_core(password)) >= 4:
+        return "that password is too common; choose one that attackers would not try first"
+    if _is_sequence(password):
+        return "that password is a simple pattern; choose something less predictable"
+    if username and len(username) >= 3 and username.lower() in lowered:
+        return "the password must not contain the username"
+    return None
