@@ -26,8 +26,7 @@ def model_path() -> Path:
 def engine(model_path: Path):
     engine = RasaEngine(model_path, timeout=5.0)
     engine.start()
-    engine._ready.wait(180)
-    assert engine.ready, engine.error
+    assert engine.wait_ready_blocking(180), engine.error
     yield engine
     engine.stop()
 

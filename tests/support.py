@@ -125,6 +125,11 @@ class LiveServer:
     async def acall(self, coro, timeout: float = 30):
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._loop))
 
+    async def settled(self) -> None:
+        """Wait until the server's listeners handled every event so far (they run off the turn)."""
+        for _ in range(3):  # a listener may publish in turn (auto-assignment does)
+            await self.acall(self.services.bus.drain())
+
     def stop(self) -> None:
         if self._loop is None:
             return
@@ -154,6 +159,7 @@ VIEWPORT = {"width": 1280, "height": 800}
 def make_settings(database_url: str, model: Path, **overrides: Any) -> Settings:
     values: Dict[str, Any] = dict(database_url=database_url, model_path=model, port=free_port(),
                                   secret_key="test-secret-" + uuid.uuid4().hex, admin_token="test-admin-token",
+                                  identity_secret="test-identity-secret",
                                   bot_timeout_seconds=5.0,
                                   # the fast test model's own measured choice (docs/evaluation/fast)
                                   confidence_threshold=0.65)
@@ -290,7 +296,7 @@ async def conversation_id_of(server: LiveServer, session_id: str) -> Optional[in
     """The conversation the server keeps for a web chat session (None: nothing stored yet)."""
     identity = server.services.webchat.signer.verify(session_id)
     assert identity, f"{session_id!r} is not a session id this server issued"
-    return await server.acall(server.services.store.latest_conversation_for("webchat", identity))
+    return await server.acall(server.services.conversations.latest_conversation_for("webchat", identity))
 
 
 async def conversation_detail(http, server: LiveServer, conversation_id: int) -> Dict[str, Any]:

@@ -60,13 +60,18 @@ async def test_a_model_that_fails_to_load_hands_every_message_off(tmp_path, mode
     corrupt.write_bytes(b"this is not a Rasa model")
     engine = RasaEngine(corrupt, timeout=5)
     engine.start()
+    assert not engine.wait_ready_blocking(60)
     settings = make_settings(f"sqlite+aiosqlite:///{tmp_path}/baton.db", corrupt)
     server = LiveServer(settings, engine).start()
     try:
         async with aiohttp.ClientSession() as http:
             async with http.get(f"{server.url}/healthz") as response:
-                health = await response.json()
-            assert health["model"] == "failed" and health["model_error"]
+                assert response.status == 200 and await response.json() == {"status": "ok"}
+            async with http.get(f"{server.url}/readyz") as response:
+                readiness = await response.json()
+                assert response.status == 503
+            # Not ready, and why; the model's path on disk is nobody's business.
+            assert readiness == {"status": "not_ready", "model": "failed", "database": "ok"}
             replies = await rest(http, server, "someone", "hello")
             assert "queue" in replies[-1]["text"]
             status, body = await api(http, server, "/api/conversations?status=queued&external_id=someone")

@@ -15,6 +15,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import pytest
 from playwright.async_api import Browser, Locator, Page, expect
 
+from bot.identity import sign_customer_id
 from bot.settings import PROJECT_ROOT
 from tests.support import (
     VIEWPORT, LiveServer, WebChatClient, add_user, conversation_detail, conversation_id_of, http_session,
@@ -25,7 +26,9 @@ pytestmark = pytest.mark.browser
 
 SCREENSHOT = PROJECT_ROOT / "docs" / "console.png"
 UI = 15_000  # ms: how long the console may take to show something that travelled over the socket
-ADA = {"customer_email": "ada@example.com", "customer_name": "Ada Lovelace"}
+# Ada as the demo shop's page would identify her: her shop id, signed with the identity secret.
+ADA = {"customer_email": "ada@example.com", "customer_name": "Ada Lovelace", "customer_id": "C-1001",
+       "customer_hash": sign_customer_id("test-identity-secret", "C-1001")}
 
 
 # ---- fixtures ---------------------------------------------------------------------------
@@ -37,7 +40,7 @@ async def baton(tmp_path_factory, faulty_engine, model_path):
 
     db = tmp_path_factory.mktemp("console-browser") / "console.db"
     live = LiveServer(make_settings(f"sqlite+aiosqlite:///{db}", model_path), faulty_engine).start()
-    await live.acall(seed_demo(live.services.store, live.services.accounts))
+    await live.acall(seed_demo(live.services.store.catalogue, live.services.accounts))
     yield live
     live.stop()
 
@@ -275,7 +278,7 @@ async def test_customer_markup_is_shown_as_text(baton, consoles, customers):
     script = "<script>window.__pwned=2</script>"
     name = '<img src=x onerror="window.__pwned=3">'
     colleague = '<img src=x onerror="window.__pwned=4">'
-    await baton.acall(baton.services.accounts.create_user("markup-colleague", "pw-markup-colleague",
+    await baton.acall(baton.services.accounts.create_user("markup-colleague", "pw-for-the-colleague-7",
                                                           "agent", colleague, 5))
     page = await consoles(baton)
     customer = await customers()

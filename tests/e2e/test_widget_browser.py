@@ -268,7 +268,7 @@ async def test_an_origin_not_in_the_allow_list_cannot_chat(baton, shop, context)
     sender = f"evil-{uuid.uuid4().hex[:8]}"
     refused = await browser_post(page, webhook, {"sender": sender, "message": "hello"})
     assert "error" in refused or refused["status"] == 403, refused
-    assert await baton.acall(baton.services.store.latest_conversation_for("rest", sender)) is None
+    assert await baton.acall(baton.services.conversations.latest_conversation_for("rest", sender)) is None
 
     # The same request from the shop is answered, so the refusal is about the origin.
     shop_page = await open_shop(context, shop["shop"] + "/")
