@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test train evaluate venv chromium services clean help
+.PHONY: run test train evaluate venv chromium rasa-webchat services clean help
 
 help:
 	@echo "make run       set up (venv, model, database) and start Baton on SQLite"
@@ -45,7 +45,10 @@ run: $(STAMP) $(MODEL)
 chromium:
 	@.ci/ensure-chromium
 
-test: $(STAMP) chromium
+rasa-webchat:
+	@.ci/ensure-rasa-webchat
+
+test: $(STAMP) chromium rasa-webchat
 	$(PY) -m pytest -q -p no:cacheprovider
 
 clean:

@@ -213,13 +213,20 @@ async def api(session, server: LiveServer, path: str, method: str = "GET", **kwa
 
 
 class WebChatClient:
-    """A customer speaking Rasa's socketio protocol with a plain python-socketio client."""
+    """A customer speaking Rasa's socketio protocol with a plain python-socketio client.
 
-    def __init__(self, server: LiveServer, headers: Optional[Dict[str, str]] = None) -> None:
+    With `baton_protocol`, it asks for Baton's richer shape (sender, agent_name, message_id,
+    history on resume), as Baton's own widget does; without, it is any Rasa widget.
+    """
+
+    def __init__(self, server: LiveServer, headers: Optional[Dict[str, str]] = None,
+                 baton_protocol: bool = False) -> None:
         import socketio
 
         self.server = server
         self.headers = headers or {}
+        self.baton_protocol = baton_protocol
+        self.confirmed: Any = None  # the last session_confirm payload, as sent
         self.sio = socketio.AsyncClient(reconnection=False)
         self.events: "asyncio.Queue[tuple]" = asyncio.Queue()
         self.session_id: Optional[str] = None
@@ -245,8 +252,12 @@ class WebChatClient:
                 return name, data
 
     async def start_session(self, session_id: Optional[str] = None) -> str:
-        await self.sio.emit("session_request", {"session_id": session_id})
+        request: Dict[str, Any] = {"session_id": session_id}
+        if self.baton_protocol:
+            request["baton_protocol"] = 1
+        await self.sio.emit("session_request", request)
         _, data = await self.next("session_confirm")
+        self.confirmed = data
         self.session_id = data if isinstance(data, str) else data["session_id"]
         return self.session_id
 

@@ -5,6 +5,14 @@ Existing Rasa widgets connect unchanged (`session_request` → `session_confirm`
 server: a client that sends someone else's id, or makes one up, gets a fresh
 session, never another customer's conversation. Every refused event is answered
 with an `error` event, so a customer never waits on silence.
+
+Every connection gets Rasa's exact message shapes unless its `session_request`
+asks for Baton's richer ones with `baton_protocol: 1`. The exactness matters:
+rasa-webchat shows a text only when `text` is the message's only key, buttons
+only when the message has exactly two keys, and silently drops anything else.
+Sockets of one customer session may speak different shapes (a Rasa widget and
+Baton's widget on the same id), so each session has one room per shape and
+every message is emitted to both, each in its room's shape.
 """
 
 from __future__ import annotations
@@ -28,12 +36,14 @@ from bot.store.conversations import ConversationStore
 log = logging.getLogger(__name__)
 
 NAME = "webchat"
-ROOM_PREFIX = "webchat:"
+BATON_PROTOCOL = 1  # the version of Baton's richer shape this server speaks
+RASA_ROOM_PREFIX = "webchat:"  # sockets that get Rasa's shapes
+BATON_ROOM_PREFIX = "webchat+:"  # sockets that asked for Baton's shape
 TYPING_MIN_INTERVAL = 0.5   # seconds between typing events a customer may send
 
 
 def stored_shape(message: OutboundMessage) -> Dict[str, Any]:
-    """An outbound message in the stored-message shape `bot_uttered` reads."""
+    """An outbound message in the stored-message shape the emitters below read."""
     payload = {k: v for k, v in (("buttons", message.buttons), ("image", message.image),
                                  ("custom", message.custom)) if v}
     return {"id": message.message_id, "sender": message.sender.value, "text": message.text,
@@ -41,8 +51,8 @@ def stored_shape(message: OutboundMessage) -> Dict[str, Any]:
             "agent": {"display_name": message.agent_name} if message.agent_name else None}
 
 
-def bot_uttered(message: Dict[str, Any]) -> Dict[str, Any]:
-    """A stored message in the shapes Rasa widgets render."""
+def _output(message: Dict[str, Any]) -> Dict[str, Any]:
+    """A stored message's text, buttons, image and custom payload, in Rasa's output keys."""
     out: Dict[str, Any] = {}
     if message.get("text"):
         out["text"] = message["text"]
@@ -50,6 +60,66 @@ def bot_uttered(message: Dict[str, Any]) -> Dict[str, Any]:
     for key in ("buttons", "image", "custom"):
         if payload.get(key) is not None:
             out[key] = payload[key]
+    return out
+
+
+def room_of(identity: str, baton_protocol: bool) -> str:
+    return (BATON_ROOM_PREFIX if baton_protocol else RASA_ROOM_PREFIX) + identity
+
+
+def rooms_of(identity: str) -> List[str]:
+    """Both rooms of a customer session, for events whose shape is the same for everyone."""
+    return [RASA_ROOM_PREFIX + identity, BATON_ROOM_PREFIX + identity]
+
+
+def asks_for_baton_protocol(data: Any) -> bool:
+    version = data.get("baton_protocol") if isinstance(data, dict) else None
+    return type(version) is int and version >= BATON_PROTOCOL
+
+
+def rasa_bot_uttered(message: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """The `bot_uttered` payloads Rasa 3.6's SocketIOOutput emits for this message, in its order.
+
+    Mirrors `OutputChannel.send_response`: text (with buttons, or split into paragraphs),
+    then the custom payload, then the image, each as its own event.
+    """
+    out = _output(message)
+    text = out.get("text", "")
+    payloads: List[Dict[str, Any]] = []
+    if out.get("buttons"):
+        # Every paragraph is its own message; the buttons go on the last one.
+        payloads += [{"text": part, "quick_replies": []} for part in text.strip().split("\n\n")]
+        payloads[-1]["quick_replies"] = [
+            {"content_type": "text", "title": button.get("title"), "payload": button.get("payload")}
+            for button in out["buttons"]]
+    elif text:
+        payloads += [{"text": part} for part in text.strip().split("\n\n")]
+    custom = rasa_custom_payload(out.get("custom"))
+    if custom is not None:
+        payloads.append(custom)
+    if out.get("image"):
+        payloads.append({"attachment": {"type": "image", "payload": {"src": out["image"]}}})
+    return payloads
+
+
+def rasa_custom_payload(custom: Any) -> Optional[Any]:
+    """What a widget gets for a custom response.
+
+    Rasa emits `sio.emit("bot_uttered", **custom)`, so custom responses written for its socketio
+    channel are `{"data": …}` and the widget receives what is under `data`. Rasa fails on any other
+    dict; Baton sends it as it is. The other keys emit() would take (room, to, namespace) are never
+    honoured: a bot response must not choose who receives it.
+    """
+    if not custom:
+        return None
+    if isinstance(custom, dict) and "data" in custom:
+        return custom["data"]
+    return custom
+
+
+def baton_bot_uttered(message: Dict[str, Any]) -> Dict[str, Any]:
+    """A stored message in Baton's shape: Rasa's keys in one event, plus who sent it and its id."""
+    out = _output(message)
     buttons = out.pop("buttons", None)
     if buttons:
         out["quick_replies"] = [{"content_type": "text", "title": b.get("title"), "payload": b.get("payload")}
@@ -100,6 +170,7 @@ class WebChatNamespace(SafeNamespace):
     async def on_session_request(self, sid: str, data: Any = None) -> None:
         session = await self.get_session(sid)
         requested = data.get("session_id") if isinstance(data, dict) else None
+        baton_protocol = asks_for_baton_protocol(data)
         identity = self.signer.verify(requested)
         if identity is None:
             if not self.session_limit.allow(session["ip"]):
@@ -110,26 +181,37 @@ class WebChatNamespace(SafeNamespace):
             resumed = False
         else:
             resumed = True
-        if session.get("session_id"):
-            await self.leave_room(sid, ROOM_PREFIX + session["identity"])
-        session.update(session_id=requested, identity=identity)
+        if session.get("identity"):
+            await self.leave_room(sid, room_of(session["identity"], session.get("baton_protocol", False)))
+        session.update(session_id=requested, identity=identity, baton_protocol=baton_protocol)
         await self.save_session(sid, session)
-        await self.enter_room(sid, ROOM_PREFIX + identity)
-        # Rasa sends the bare id; widgets written for Rasa accept it.
-        await self.emit("session_confirm", requested, to=sid)
+        await self.enter_room(sid, room_of(identity, baton_protocol))
+        if not baton_protocol:
+            # Rasa sends the bare id and no history: its widgets keep their own transcript.
+            await self.emit("session_confirm", requested, to=sid)
+            return
+        await self.emit("session_confirm", {"session_id": requested, "baton_protocol": BATON_PROTOCOL,
+                                            "max_message_chars": self.max_chars}, to=sid)
         if resumed:
             await self.emit("history", {"session_id": requested, "messages": await self._history(identity)},
                             to=sid)
 
     async def _history(self, identity: str) -> List[Dict[str, Any]]:
+        """The customer's side of the conversation in Baton's shape (notes are for agents only)."""
         shown = []
         for view in await self.conversations.history_for(NAME, identity):
             message = view.as_json()
             if view.sender is SenderKind.CUSTOMER:
                 shown.append({"sender": "customer", "text": message["text"], "message_id": message["id"]})
             else:
-                shown.append({"sender": message["sender"], **bot_uttered(message)})
+                shown.append({"sender": message["sender"], **baton_bot_uttered(message)})
         return shown
+
+    async def _send(self, identity: str, message: Dict[str, Any]) -> None:
+        """One stored message to every socket of the session, each room in its own shape."""
+        for payload in rasa_bot_uttered(message):
+            await self.emit("bot_uttered", payload, room=RASA_ROOM_PREFIX + identity)
+        await self.emit("bot_uttered", baton_bot_uttered(message), room=BATON_ROOM_PREFIX + identity)
 
     async def on_user_uttered(self, sid: str, data: Any = None) -> Optional[Dict[str, Any]]:
         session = await self.get_session(sid)
@@ -150,7 +232,7 @@ class WebChatNamespace(SafeNamespace):
             return await self.refuse(sid, exc.code, exc.message)
         if not self.message_limit.allow(identity):
             return await self.refuse(sid, "rate_limited", "You're sending messages too quickly; please wait a moment.")
-        room = ROOM_PREFIX + identity
+        room = rooms_of(identity)
         await self.emit("typing", {"who": "bot", "typing": True}, room=room)
         inbound = InboundMessage(channel=NAME, external_id=identity, text=text, channel_message_id=message_id,
                                  metadata=without_identity(custom), customer=self.identities.claims(custom))
@@ -159,7 +241,7 @@ class WebChatNamespace(SafeNamespace):
         finally:
             await self.emit("typing", {"who": "bot", "typing": False}, room=room)
         for reply in result.replies:
-            await self.emit("bot_uttered", bot_uttered(reply.as_json()), room=room)
+            await self._send(identity, reply.as_json())
         return {"ok": True, "message_id": result.customer_message_id}
 
     async def on_typing(self, sid: str, data: Any = None) -> Optional[Dict[str, Any]]:
@@ -186,10 +268,10 @@ class WebChatNamespace(SafeNamespace):
     # ---- outbound ------------------------------------------------------------
 
     async def deliver(self, external_id: str, message: OutboundMessage) -> None:
-        await self.emit("bot_uttered", bot_uttered(stored_shape(message)), room=ROOM_PREFIX + external_id)
+        await self._send(external_id, stored_shape(message))
 
     async def show_agent_typing(self, external_id: str, typing: bool) -> None:
-        await self.emit("typing", {"who": "agent", "typing": typing}, room=ROOM_PREFIX + external_id)
+        await self.emit("typing", {"who": "agent", "typing": typing}, room=rooms_of(external_id))
 
 
 class WebChatChannel(OutboundChannel):

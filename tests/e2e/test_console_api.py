@@ -141,7 +141,7 @@ async def test_exactly_one_of_two_simultaneous_claims_wins(server):
 async def test_live_queue_takeover_note_and_hand_back(server):
     token, agent_id = await logged_in(server, "agent")
     agent = await AgentClient(server, token).connect()
-    customer = await WebChatClient(server).connect()
+    customer = await WebChatClient(server, baton_protocol=True).connect()
     try:
         _, queue = await agent.events.get()
         assert "conversations" in queue

@@ -51,7 +51,7 @@ async def customers(baton):
     started: List[WebChatClient] = []
 
     async def new_customer(session_id: Optional[str] = None) -> WebChatClient:
-        client = await WebChatClient(baton).connect()
+        client = await WebChatClient(baton, baton_protocol=True).connect()
         started.append(client)
         await client.start_session(session_id)
         return client

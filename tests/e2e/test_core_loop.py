@@ -166,7 +166,7 @@ async def test_webchat_resumes_with_history_for_the_issued_id(server):
     await first.say("hi")
     await first.replies_until_quiet()
     await first.close()
-    again = await WebChatClient(server).connect()
+    again = await WebChatClient(server, baton_protocol=True).connect()  # history is Baton's
     try:
         assert await again.start_session(session_id) == session_id
         _, history = await again.next("history")

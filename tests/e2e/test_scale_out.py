@@ -34,7 +34,7 @@ async def test_a_handoff_on_one_worker_reaches_an_agent_on_the_other_and_back(wo
     a, b = workers
     token, agent_id = await logged_in(b, "agent")
     agent = await AgentClient(b, token).connect()
-    customer = await WebChatClient(a).connect()
+    customer = await WebChatClient(a, baton_protocol=True).connect()
     try:
         await agent.wait_for("queue")
         await customer.start_session()
@@ -77,7 +77,7 @@ async def test_a_session_issued_by_one_worker_resumes_on_the_other(workers):
     assert greeting and greeting[0].get("text"), greeting
     await first.close()
 
-    again = await WebChatClient(b).connect()
+    again = await WebChatClient(b, baton_protocol=True).connect()
     try:
         assert await again.start_session(session_id) == session_id
         _, history = await again.next("history")

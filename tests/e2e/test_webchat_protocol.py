@@ -1,15 +1,17 @@
 """The customer web chat spoken exactly as Rasa's socketio channel documents it, with no browser.
 
 A plain python-socketio client: `session_request {session_id: null}` → `session_confirm`,
-`user_uttered {message, session_id, customData}` → `bot_uttered`. One live Baton on SQLite
-whose allow-list names only the shop's origin, and one with a tight per-session rate limit.
+`user_uttered {message, session_id, customData}` → `bot_uttered`. Without `baton_protocol` in
+its session_request a client is any Rasa widget and gets Rasa's exact key sets; with it, Baton's
+richer shape. One live Baton on SQLite whose allow-list names only the shop's origin, and one
+with a tight per-session rate limit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any, Callable, List, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import aiohttp
 import pytest
@@ -62,25 +64,64 @@ async def turn_done(client: WebChatClient, timeout: float = 20) -> None:
     await next_matching(client, "typing", lambda d: d == {"who": "bot", "typing": False}, timeout)
 
 
-async def customer(server: LiveServer, **headers: str) -> WebChatClient:
-    client = await WebChatClient(server, headers=headers or None).connect()
-    await client.start_session(None)
+async def customer(server: LiveServer, baton_protocol: bool = False, session_id: Optional[str] = None,
+                   **headers: str) -> WebChatClient:
+    client = await WebChatClient(server, headers=headers or None, baton_protocol=baton_protocol).connect()
+    await client.start_session(session_id)
     return client
+
+
+# Rasa 3.6's SocketIOOutput sends exactly these keys; rasa-webchat drops a message with any other.
+RASA_TEXT = {"text"}
+RASA_BUTTONS = {"text", "quick_replies"}
+QUICK_REPLY = {"content_type", "title", "payload"}
+
+
+async def everything_until_quiet(client: WebChatClient, quiet: float = 1.5) -> List[Tuple[str, Any]]:
+    """Every event the client receives until none arrives for `quiet` s."""
+    got = []
+    while True:
+        try:
+            got.append(await asyncio.wait_for(client.events.get(), quiet))
+        except asyncio.TimeoutError:
+            return got
+
+
+async def hand_off(server: LiveServer, client: WebChatClient) -> int:
+    """The customer asks for a person; returns the conversation, once queued."""
+    await client.say("I want to talk to a person")
+    await next_matching(client, "bot_uttered", lambda d: "queue" in d.get("text", ""))
+    conversation_id = await conversation_id_of(server, client.session_id)
+    assert conversation_id is not None
+    return conversation_id
+
+
+async def claim_and_reply(server: LiveServer, conversation_id: int, text: str) -> Dict[str, Any]:
+    """An agent takes the conversation and answers, through the HTTP API; returns the stored reply."""
+    async with aiohttp.ClientSession() as http:
+        status, body = await api(http, server, f"/api/conversations/{conversation_id}/claim", "POST")
+        assert status == 200 and body["conversation"]["status"] == "assigned", body
+        status, body = await api(http, server, f"/api/conversations/{conversation_id}/reply", "POST",
+                                 json={"text": text})
+        assert status == 200, body
+    return body["message"]
 
 
 async def test_greeting_offers_quick_replies_in_rasa_shape(baton):
     client = await customer(baton)
     try:
+        assert client.confirmed == client.session_id, "Rasa sends the bare session id"
         await client.say("hello", customData={"page_url": f"{SHOP}/"})
         replies = await client.replies_until_quiet()
         offered = [r for r in replies if r.get("quick_replies")]
         assert offered, f"the greeting response has buttons, but no quick_replies came: {replies}"
+        assert set(offered[0]) == RASA_BUTTONS, offered[0]
         quick = offered[0]["quick_replies"]
-        assert all(set(q) == {"content_type", "title", "payload"} and q["content_type"] == "text" for q in quick)
+        assert all(set(q) == QUICK_REPLY and q["content_type"] == "text" for q in quick)
         assert {"title": "Track my order", "payload": "/order_status"} in [
             {"title": q["title"], "payload": q["payload"]} for q in quick]
         assert isinstance(offered[0]["text"], str) and offered[0]["text"].strip()
-        assert all("sender" not in r for r in replies), "bot answers carry no agent/system sender"
+        assert all(set(r) in (RASA_TEXT, RASA_BUTTONS) for r in replies), replies
     finally:
         await client.close()
 
@@ -101,26 +142,88 @@ async def test_custom_data_is_kept_on_the_conversation(baton):
         await client.close()
 
 
-async def test_agent_reply_arrives_as_bot_uttered_from_the_agent(baton):
+async def test_a_rasa_client_gets_rasa_shapes_for_answers_notices_and_agents(baton):
     client = await customer(baton)
     try:
+        await client.say("what are your opening hours?")
+        answers = await client.replies_until_quiet()
+        assert answers and all(set(a) == RASA_TEXT for a in answers), answers
+
         await client.say("I want to talk to a person")
         notice = await next_matching(client, "bot_uttered")
-        assert notice.get("sender") == "system" and "queue" in notice["text"], notice
+        assert notice == {"text": notice["text"]} and "queue" in notice["text"], notice
         conversation_id = await conversation_id_of(baton, client.session_id)
-        async with aiohttp.ClientSession() as http:
-            status, body = await api(http, baton, f"/api/conversations/{conversation_id}/claim", "POST")
-            assert status == 200 and body["conversation"]["status"] == "assigned", body
-            text = f"Hello, this is a person ({uuid.uuid4().hex[:6]})"
-            status, body = await api(http, baton, f"/api/conversations/{conversation_id}/reply", "POST",
-                                     json={"text": text})
-            assert status == 200, body
-        reply = await next_matching(client, "bot_uttered", lambda d: d.get("sender") == "agent")
-        assert reply["text"] == text
-        assert reply["agent_name"], "agent replies name the agent"
-        assert reply["message_id"] == body["message"]["id"]
+        text = f"Hello, this is a person ({uuid.uuid4().hex[:6]})\n\nI'm looking at your order now."
+        await claim_and_reply(baton, conversation_id, text)
+        # The join notice, then the reply split into paragraphs, as Rasa sends a text.
+        received = [data for name, data in await everything_until_quiet(client) if name == "bot_uttered"]
+        assert all(set(d) == RASA_TEXT for d in received), received
+        assert "joined" in received[0]["text"], received
+        assert received[1:] == [{"text": part} for part in text.split("\n\n")]
     finally:
         await client.close()
+
+    again = await customer(baton, session_id=client.session_id)
+    try:
+        assert again.confirmed == client.session_id
+        assert [name for name, _ in await everything_until_quiet(again)] == [], "Rasa sends no history"
+    finally:
+        await again.close()
+
+
+async def test_a_baton_client_gets_the_richer_shape(baton):
+    client = await customer(baton, baton_protocol=True)
+    try:
+        assert client.confirmed == {"session_id": client.session_id, "baton_protocol": 1,
+                                    "max_message_chars": baton.settings.max_message_chars}
+        await client.say("hello")
+        answers = await client.replies_until_quiet()
+        assert answers and all("sender" not in a and isinstance(a["message_id"], int) for a in answers), answers
+
+        conversation_id = await hand_off(baton, client)
+        text = f"Hello, this is a person ({uuid.uuid4().hex[:6]})\n\nI'm looking at your order now."
+        stored = await claim_and_reply(baton, conversation_id, text)
+        reply = await next_matching(client, "bot_uttered", lambda d: d.get("sender") == "agent")
+        assert reply == {"text": text, "sender": "agent", "agent_name": stored["agent"]["display_name"],
+                         "message_id": stored["id"]}
+    finally:
+        await client.close()
+
+    again = await customer(baton, baton_protocol=True, session_id=client.session_id)
+    try:
+        _, history = await again.next("history")
+        assert history["session_id"] == client.session_id
+        assert [m["text"] for m in history["messages"] if m["sender"] == "customer"] == [
+            "hello", "I want to talk to a person"]
+        assert {"sender": "agent", "text": text, "agent_name": stored["agent"]["display_name"],
+                "message_id": stored["id"]} in history["messages"]
+    finally:
+        await again.close()
+
+
+async def test_a_rasa_and_a_baton_widget_on_one_session_each_get_their_own_shape(baton):
+    baton_widget = await customer(baton, baton_protocol=True)
+    rasa_widget = await customer(baton, session_id=baton_widget.session_id)
+    try:
+        assert rasa_widget.session_id == baton_widget.session_id
+
+        await rasa_widget.say("I want to talk to a person")
+        await next_matching(rasa_widget, "bot_uttered", lambda d: "queue" in d["text"])
+        conversation_id = await conversation_id_of(baton, rasa_widget.session_id)
+        stored = await claim_and_reply(baton, conversation_id, "One message\n\nin two paragraphs")
+
+        seen_by_rasa = [d for name, d in await everything_until_quiet(rasa_widget) if name == "bot_uttered"]
+        seen_by_baton = [d for name, d in await everything_until_quiet(baton_widget) if name == "bot_uttered"]
+        assert all(set(d) == RASA_TEXT for d in seen_by_rasa), seen_by_rasa
+        assert "joined" in seen_by_rasa[0]["text"], seen_by_rasa
+        assert seen_by_rasa[1:] == [{"text": "One message"}, {"text": "in two paragraphs"}], seen_by_rasa
+        assert [d["sender"] for d in seen_by_baton] == ["system", "system", "agent"], seen_by_baton
+        assert "queue" in seen_by_baton[0]["text"] and "joined" in seen_by_baton[1]["text"]
+        assert seen_by_baton[-1]["message_id"] == stored["id"]
+        assert seen_by_baton[-1]["text"] == "One message\n\nin two paragraphs"
+    finally:
+        await rasa_widget.close()
+        await baton_widget.close()
 
 
 async def test_bad_payloads_get_an_error_and_nothing_is_stored(baton):
@@ -163,7 +266,7 @@ async def test_bad_payloads_get_an_error_and_nothing_is_stored(baton):
 
 
 async def test_rate_limit_stops_the_customer_but_not_the_agent(strict_baton):
-    client = await customer(strict_baton)
+    client = await customer(strict_baton, baton_protocol=True)
     try:
         await client.say("I want to talk to a person")
         # (`typing: false` precedes the replies, so the handoff notice marks the end of this turn.)

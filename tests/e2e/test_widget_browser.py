@@ -355,3 +355,31 @@ async def test_markup_in_messages_is_shown_as_text(baton, shop, context):
     await expect(bubbles(page, "customer").first).to_have_text(XSS)
     await assert_inert()
     assert page.page_errors == []  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="module")
+def terse_baton(tmp_path_factory, faulty_engine, model_path):
+    """Baton that accepts customer messages of at most 300 characters."""
+    db = tmp_path_factory.mktemp("widget-limit") / "baton.db"
+    live = LiveServer(make_settings(f"sqlite+aiosqlite:///{db}", model_path, max_message_chars=300),
+                      faulty_engine).start()
+    yield live
+    live.stop()
+
+
+async def test_the_message_limit_comes_from_the_server(terse_baton, context):
+    # Baton's own demo page embeds the widget from Baton itself.
+    page = await context.new_page()
+    await page.goto(terse_baton.url + "/")
+    await page.get_by_test_id("baton-launcher").click()
+    await wait_for_session(page)
+    await expect(page.get_by_test_id("baton-counter")).to_have_text("0/300")
+    await expect(page.get_by_test_id("baton-input")).to_have_attribute("maxlength", "300")
+
+    # Typing stops at the limit; a longer scripted message is refused before it is sent.
+    await page.get_by_test_id("baton-input").fill("x" * 400)
+    await expect(page.get_by_test_id("baton-counter")).to_have_text("300/300")
+    assert await page.evaluate("() => window.Baton.send('y'.repeat(301))") is False
+    error = page.locator('[data-testid="baton-message"][data-kind="error"]')
+    await expect(error).to_have_text("Messages can be at most 300 characters long.")
+    await expect(bubbles(page, "customer")).to_have_count(0)

@@ -5,7 +5,8 @@
  *   <script src="https://baton.example.com/widget.js" data-server="https://baton.example.com"
  *           data-title="Northwind support" data-color="#4f46e5" data-greeting="Hi!" defer></script>
  *
- * Speaks Rasa's socketio channel protocol (docs/api.md, "Customer web chat").
+ * Speaks Rasa's socketio channel protocol (docs/api.md, "Customer web chat"), asking
+ * in session_request for Baton's richer message shape (who sent it, the agent's name).
  * Plain JavaScript, no build step; the only dependency is the Socket.IO client
  * that Baton serves at <server>/static/vendor/socket.io.min.js.
  *
@@ -24,8 +25,9 @@
   if (window.Baton && window.Baton.version) return;
 
   const VERSION = '1.0.0';
-  const MAX_LENGTH = 2000;
-  const COUNTER_WARN_AT = 1800;
+  const BATON_PROTOCOL = 1; // the version of Baton's message shape this widget reads
+  const DEFAULT_MAX_LENGTH = 4000; // the server's default; session_confirm tells the real limit
+  const COUNTER_WARN_SHARE = 0.9; // the counter turns red at this share of the limit
   const BOT_TYPING_MAX_MS = 15000; // never leave the dots spinning if no reply comes
   const CUSTOMER_IDLE_MS = 3000; // customer counts as "stopped typing" after this pause
   const CUSTOMER_TYPING_REFRESH_MS = 5000; // re-announce so the server may expire stale typing states
@@ -43,6 +45,7 @@
     connecting: false,
     confirmed: false, // true between session_confirm and the next disconnect
     sessionId: store.get('session_id'),
+    maxLength: DEFAULT_MAX_LENGTH,
     messages: [], // transcript model; what is rendered and what is cached
     outbox: [], // [{message, entry}] typed before a session was confirmed
     justFlushed: [], // outbox items sent right after session_confirm (see onHistory)
@@ -530,8 +533,8 @@
   function sendMessage(message, shown) {
     const text = typeof message === 'string' ? message.trim() : '';
     if (!text) return false;
-    if (text.length > MAX_LENGTH) {
-      showError('Messages can be at most ' + MAX_LENGTH + ' characters long.');
+    if (text.length > state.maxLength) {
+      showError('Messages can be at most ' + state.maxLength + ' characters long.');
       return false;
     }
     clearQuickReplies();
@@ -591,7 +594,7 @@
   function onConnect() {
     setStatus('online');
     state.confirmed = false;
-    state.socket.emit('session_request', { session_id: state.sessionId || null });
+    state.socket.emit('session_request', { session_id: state.sessionId || null, baton_protocol: BATON_PROTOCOL });
   }
 
   function onDisconnect() {
@@ -604,6 +607,9 @@
   function onSessionConfirm(data) {
     const id = typeof data === 'string' ? data : data && typeof data.session_id === 'string' ? data.session_id : null;
     if (!id) return;
+    if (data && Number.isInteger(data.max_message_chars) && data.max_message_chars > 0) {
+      setMaxLength(data.max_message_chars);
+    }
     const isNewSession = id !== state.sessionId;
     state.sessionId = id;
     state.confirmed = true;
@@ -614,6 +620,13 @@
       showTyping('bot');
     }
     flushOutbox();
+  }
+
+  // The server's limit, so a long message is refused here rather than after sending.
+  function setMaxLength(limit) {
+    state.maxLength = limit;
+    ui.input.setAttribute('maxlength', String(limit));
+    updateComposer();
   }
 
   // A new (or expired and replaced) session: the old transcript belongs to
@@ -754,8 +767,8 @@
   function updateComposer() {
     const length = ui.input.value.length;
     ui.send.disabled = ui.input.value.trim() === '';
-    ui.counter.textContent = length + '/' + MAX_LENGTH;
-    ui.counter.classList.toggle('baton-counter--warn', length >= COUNTER_WARN_AT);
+    ui.counter.textContent = length + '/' + state.maxLength;
+    ui.counter.classList.toggle('baton-counter--warn', length >= state.maxLength * COUNTER_WARN_SHARE);
     // Grow with the text up to the CSS max-height, then scroll.
     const border = ui.input.offsetHeight - ui.input.clientHeight;
     ui.input.style.height = 'auto';
@@ -838,7 +851,7 @@
     const input = el('textarea', 'baton-input', {
       'data-testid': 'baton-input',
       rows: '1',
-      maxlength: String(MAX_LENGTH),
+      maxlength: String(state.maxLength),
       placeholder: 'Type your message\u2026',
       'aria-label': 'Message',
     });
