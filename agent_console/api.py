@@ -6,6 +6,7 @@ built from the one action table in `actions.py`, shared with the Socket.IO names
 
 from __future__ import annotations
 
+import re
 from typing import Any, Dict
 
 from aiohttp import web
@@ -109,7 +110,7 @@ async def list_conversations(request: web.Request) -> web.Response:
     if unknown:
         return error(400, "bad_status", f"unknown status {unknown[0][:40]!r}; use one of {', '.join(STATUSES)}")
     raw_limit = request.query.get("limit", "100")
-    if not raw_limit.isdigit() or len(raw_limit) > 6:
+    if not re.fullmatch(r"[0-9]{1,6}", raw_limit):
         return error(400, "bad_limit", "limit must be a whole number")
     limit = min(max(int(raw_limit), 1), 500)
     identity = None

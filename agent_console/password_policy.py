@@ -31,7 +31,9 @@ def _is_sequence(password: str) -> bool:
     lowered = password.lower()
     if len(set(lowered)) <= 2:
         return True
-    rows = ("abcdefghijklmnopqrstuvwxyz", "0123456789", "qwertyuiop", "asdfghjkl", "zxcvbnm")
+    # Alphabet, digits, and keyboard walks (rows run on into the next one: "qwertyuiopas").
+    rows = ("abcdefghijklmnopqrstuvwxyz", "01234567890", "1234567890qwertyuiopasdfghjklzxcvbnm",
+            "qwertzuiopasdfghjklyxcvbnm", "azertyuiopqsdfghjklmwxcvbn", "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p")
     for row in rows:
         doubled = row + row
         if lowered in doubled or lowered in doubled[::-1]:
@@ -49,7 +51,7 @@ def password_problem(password: str, username: str = "") -> Optional[str]:
     common = _common()
     if lowered in common or _core(password) in common and len(_core(password)) >= 4:
         return "that password is too common; choose one that attackers would not try first"
-    if _is_sequence(password):
+    if _is_sequence(password) or _is_sequence(_core(password) or password):
         return "that password is a simple pattern; choose something less predictable"
     if username and len(username) >= 3 and username.lower() in lowered:
         return "the password must not contain the username"

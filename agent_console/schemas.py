@@ -7,6 +7,7 @@ never a 500.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, Optional, Type, TypeVar
 
 from pydantic import BaseModel, Extra, ValidationError, conint, constr, validator
@@ -131,7 +132,7 @@ def parse(model: Type[B], data: Any) -> B:
 
 def path_id(value: str) -> int:
     """An id from a URL; anything but a positive 64-bit integer is simply not found."""
-    if not value.isdigit() or len(value) > 19 or not 1 <= int(value) <= MAX_ID:
+    if not re.fullmatch(r"[0-9]{1,19}", value) or not 1 <= int(value) <= MAX_ID:
         raise BadRequest("not_found", "no such id", 404)
     return int(value)
 

@@ -59,7 +59,8 @@ async def test_gibberish_is_rephrased_once_then_handed_off(server):
     async with aiohttp.ClientSession() as http:
         who = sender()
         first = await rest(http, server, who, GIBBERISH[0])
-        assert len(first) == 1 and "rephrase" in first[0]["text"].lower() or "another way" in first[0]["text"]
+        assert len(first) == 1, first
+        assert "rephrase" in first[0]["text"].lower() or "another way" in first[0]["text"], first
         detail = await conversation_for_sender(http, server, who)
         assert detail["conversation"]["status"] == "bot"
         second = await rest(http, server, who, GIBBERISH[1])
@@ -148,9 +149,10 @@ async def test_webchat_speaks_rasa_protocol_and_sessions_cannot_be_guessed(serve
         mallory_replies = await mallory.replies_until_quiet()
         assert all("12345" not in r.get("text", "") for r in mallory_replies)
         await asyncio.sleep(0.5)
+        # Nothing of Mallory's conversation reached Alice's socket.
         while not alice.events.empty():
             name, data = alice.events.get_nowait()
-            assert name != "bot_uttered" or "12345" in data.get("text", "") or True
+            assert name not in ("bot_uttered", "typing", "history"), (name, data)
         # The API never answers without credentials.
         async with aiohttp.ClientSession() as http:
             async with http.get(f"{server.url}/api/conversations") as response:
