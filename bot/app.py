@@ -10,6 +10,7 @@ import socketio
 from aiohttp import web
 
 from agent_console import api as console_api
+from agent_console import client_config
 from agent_console import web_routes
 from agent_console.accounts import Accounts
 from agent_console.auth import API_USER, error, origin_allowed
@@ -148,6 +149,7 @@ def create_app(settings: Settings, engine: Optional[RasaEngine] = None, run_migr
     sio.attach(app)
     rest.add_routes(app)
     console_api.add_routes(app)
+    client_config.add_routes(app)
     web_routes.add_routes(app)
     app.router.add_get("/healthz", health)
 
