@@ -1,9 +1,12 @@
 // The composer: replies and internal notes, drafts per conversation, "sending…" bubbles
-// settled by their ack, canned responses, and the "agent is typing" signal to the customer.
+// settled by their ack, the length limit the server enforces, canned responses, and the
+// "agent is typing" signal to the customer.
 
 import { api } from './api.js';
+import { maxAgentMessageChars } from './config.js';
 import { updateComposerHint } from './conversation_header.js';
 import { $, el, setChildren, setHidden, showGlobalError, showText } from './dom.js';
+import { charCount } from './format.js';
 import { ackErrorText, callServer, emitAck } from './socket.js';
 import { canActOnConversations, isMine, state } from './state.js';
 import { ingestOwnMessage } from './store.js';
@@ -31,6 +34,13 @@ function parseComposerText(raw) {
   return { kind: state.noteMode ? 'note' : 'reply', text: raw.trim() };
 }
 
+/** The server refuses longer texts (bot/takeover.py); saying so before sending keeps the draft intact. */
+function tooLongText(text) {
+  const limit = maxAgentMessageChars();
+  const length = charCount(text);
+  return length > limit ? `Too long: ${length} characters, the limit is ${limit}.` : '';
+}
+
 export function setNoteMode(on) {
   state.noteMode = on;
   $('note-toggle').setAttribute('aria-pressed', String(on));
@@ -49,7 +59,9 @@ export async function sendComposer() {
   const raw = composer.value;
   const { kind, text } = parseComposerText(raw);
   if (!conv || !text || !canActOnConversations()) return;
-  showText($('composer-error'), '');
+  const tooLong = tooLongText(text);
+  showText($('composer-error'), tooLong);
+  if (tooLong) return;
   closeCanned();
   stopAgentTyping();
 
@@ -224,7 +236,7 @@ export function onComposerKeydown(event) {
 }
 
 export function onComposerInput() {
-  showText($('composer-error'), '');
+  showText($('composer-error'), tooLongText(parseComposerText($('composer').value).text));
   updateCannedPopup();
   noteAgentTyping();
 }

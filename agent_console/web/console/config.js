@@ -30,3 +30,7 @@ export function confidenceLevel(confidence) {
   if (confidence < config.confidence_amber_below) return 'medium';
   return 'high';
 }
+
+export function maxAgentMessageChars() {
+  return config.max_agent_message_chars;
+}

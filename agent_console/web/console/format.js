@@ -53,3 +53,8 @@ export function labelText(label) {
   const by = label.by ? ` (by ${label.by})` : '';
   return label.out_of_scope ? `Label: out of scope${by}` : `Label: ${label.intent}${by}`;
 }
+
+/** Characters as the server counts them (Python's len): an emoji is one, not two UTF-16 units. */
+export function charCount(text) {
+  return [...text].length;
+}
