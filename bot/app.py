@@ -16,6 +16,7 @@ import socketio
 from aiohttp import web
 
 from agent_console import api as console_api
+from agent_console import client_config
 from agent_console import web_routes
 from agent_console.accounts import Accounts
 from agent_console.actions import ActionDeps
@@ -195,6 +196,7 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
     sio.attach(app)
     rest.add_routes(app)
     console_api.add_routes(app)
+    client_config.add_routes(app)
     web_routes.add_routes(app)
     app.router.add_get("/healthz", health)
     app.router.add_get("/readyz", ready)

@@ -17,8 +17,9 @@ from playwright.async_api import Browser, Locator, Page, expect
 
 from bot.identity import sign_customer_id
 from bot.settings import PROJECT_ROOT
+from bot import takeover
 from tests.support import (
-    VIEWPORT, LiveServer, WebChatClient, add_user, conversation_detail, conversation_id_of, http_session,
+    VIEWPORT, LiveServer, WebChatClient, add_user, api, conversation_detail, conversation_id_of, http_session,
     make_settings,
 )
 
@@ -420,3 +421,62 @@ async def test_a_colleague_sees_the_claim_live_and_cannot_reply(baton, consoles,
     await expect(second.get_by_test_id("composer")).to_have_value("trying to answer someone else's customer")
     for page in (first, second):
         assert page.page_errors == []  # type: ignore[attr-defined]
+
+
+async def test_labels_colours_and_the_reply_limit_come_from_the_server(baton, consoles, customers, monkeypatch):
+    limit = 40
+    # The server runs in this process, so it enforces the lowered limit as well as announcing it.
+    monkeypatch.setattr(takeover, "MAX_AGENT_TEXT", limit)
+    page = await consoles(baton)
+    config = await page.evaluate("() => fetch('/api/config').then((r) => r.json())")
+    assert config["max_agent_message_chars"] == limit
+
+    # The console is ES modules from its own origin, under its strict script policy.
+    async with http_session() as http:
+        async with http.get(f"{baton.url}/console") as response:
+            assert "script-src 'self';" in response.headers["Content-Security-Policy"]
+    scripts = await page.evaluate(
+        "() => performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname)")
+    assert {"/console/static/main.js", "/console/static/composer.js", "/console/static/config.js"} <= set(scripts)
+
+    customer = await customers()
+    await ask_for_a_person(customer)
+    conversation_id = await conversation_of(baton, customer)
+    item = queue_item(page, conversation_id)
+    await expect(item.get_by_test_id("handoff-reason")).to_have_text(
+        config["handoff_reasons"]["human_requested"], timeout=UI)
+    await item.click()
+    await page.get_by_test_id("claim").click()
+    await expect(page.get_by_test_id("hand-back")).to_be_visible(timeout=UI)
+
+    # The confidence chip's colour band is the server's.
+    stored = await detail(baton, conversation_id)
+    asked = next(m for m in stored["messages"] if m["sender"] == "customer")
+    confidence = asked["nlu"]["confidence"]
+    level = ("low" if confidence < config["confidence_threshold"]
+             else "medium" if confidence < config["confidence_amber_below"] else "high")
+    await expect(message_by_id(page, asked["id"]).get_by_test_id("confidence-chip")).to_have_attribute(
+        "data-level", level, timeout=UI)
+
+    # One character over the limit: refused in the page and kept in the composer.
+    too_long = "x" * (limit + 1)
+    await send_from_composer(page, too_long)
+    await expect(page.get_by_test_id("composer-error")).to_have_text(
+        f"Too long: {limit + 1} characters, the limit is {limit}.")
+    await expect(page.get_by_test_id("composer")).to_have_value(too_long)
+    await expect(page.get_by_test_id("message-pending")).to_have_count(0)
+    async with http_session() as http:  # the server would have refused it too
+        status, body = await api(http, baton, f"/api/conversations/{conversation_id}/reply", "POST",
+                                 json={"text": too_long})
+    assert status == 413 and body["error"] == "too_long", body
+
+    # Counted as the server counts: one emoji is one character (two UTF-16 units in the page).
+    at_limit = "\N{SLIGHTLY SMILING FACE}" * limit
+    await send_from_composer(page, at_limit)
+    await expect(messages(page, "agent").filter(has_text=at_limit)).to_have_count(1, timeout=UI)
+    await expect(page.get_by_test_id("composer-error")).to_be_hidden()
+    delivered = [data for name, data in await events_within(customer, 2.0)
+                 if name == "bot_uttered" and data.get("sender") == "agent"]
+    assert [d["text"] for d in delivered] == [at_limit], delivered
+    assert page.page_errors == []  # type: ignore[attr-defined]
+    assert page.console_errors == []  # type: ignore[attr-defined]

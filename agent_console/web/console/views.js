@@ -1,0 +1,20 @@
+// The three screens (inbox, review, admin) and which one the role may see.
+
+import { loadAdmin } from './admin.js';
+import { $, setHidden } from './dom.js';
+import { loadReview } from './review.js';
+import { canReview, isAdmin, state } from './state.js';
+
+export function setView(view) {
+  if (view === 'review' && !canReview()) view = 'inbox';
+  if (view === 'admin' && !isAdmin()) view = 'inbox';
+  state.view = view;
+  for (const button of document.querySelectorAll('.view-tab')) {
+    button.setAttribute('aria-pressed', String(button.dataset.view === view));
+  }
+  setHidden($('view-inbox'), view !== 'inbox');
+  setHidden($('view-review'), view !== 'review');
+  setHidden($('view-admin'), view !== 'admin');
+  if (view === 'review') loadReview();
+  if (view === 'admin') loadAdmin();
+}
