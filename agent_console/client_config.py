@@ -12,9 +12,9 @@ from typing import Dict, Mapping
 
 from aiohttp import web
 
-from agent_console.auth import READ_ROLES, requires
-from bot import takeover
-from bot.domain import HandoffReason
+from agent_console.auth import json_response, requires
+from bot import agent_actions
+from bot.domain import ANY_ROLE, HandoffReason
 
 # What an agent reads in the queue and above the message that triggered the handoff.
 HANDOFF_REASON_LABELS: Mapping[HandoffReason, str] = {
@@ -27,7 +27,6 @@ HANDOFF_REASON_LABELS: Mapping[HandoffReason, str] = {
     HandoffReason.BOT_ERROR: "Bot error",
     HandoffReason.BOT_TIMEOUT: "Bot timed out",
     HandoffReason.BOT_UNAVAILABLE: "Bot unavailable",
-    HandoffReason.AGENT_REQUEST: "Moved to the queue by an agent",
 }
 
 
@@ -57,18 +56,18 @@ def client_config(confidence_threshold: float, max_customer_message_chars: int) 
         confidence_threshold=confidence_threshold,
         confidence_amber_below=amber_below(confidence_threshold),
         # Read on every request, not bound at import: the limit shown is the one enforced.
-        max_agent_message_chars=takeover.MAX_AGENT_TEXT,
+        max_agent_message_chars=agent_actions.MAX_AGENT_TEXT,
         max_customer_message_chars=max_customer_message_chars,
     )
 
 
-@requires(*READ_ROLES)
+@requires(ANY_ROLE)
 async def get_config(request: web.Request) -> web.Response:
     services = request.app["services"]
     # The running policy's threshold, which is what decides handoffs in this process.
     config = client_config(services.flow.policy.config.confidence_threshold,
                            services.settings.max_message_chars)
-    return web.json_response(asdict(config))
+    return json_response(asdict(config))
 
 
 def add_routes(app: web.Application) -> None:

@@ -120,7 +120,7 @@ async def ready(request: web.Request) -> web.Response:
     services: Services = request.app["services"]
     database = "ok"
     try:
-        await asyncio.wait_for(services.store.ping(), 5)
+        await asyncio.wait_for(asyncio.shield(services.store.ping()), 5)
     except Exception:
         database = "unreachable"
     model = services.engine.status

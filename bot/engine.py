@@ -53,7 +53,12 @@ class TrackerBackend:
     offsets: Dict[str, int] = field(default_factory=dict)  # where the last session starts, per key
 
     async def run(self, coro):
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
+        # Shielded on the server's loop: a bot call that times out must not cancel a database
+        # operation half-way, which would strand the pooled connection.
+        async def shielded():
+            return await asyncio.shield(coro)
+
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(shielded(), self.loop))
 
 
 # Set on the engine thread for the duration of one call: which app's database the trackers use.

@@ -111,6 +111,7 @@ class OutboxWorker:
         self.send_timeout = send_timeout
         self._wake = asyncio.Event()
         self._task: Optional[asyncio.Task] = None
+        self._stopping = False
 
     def kick(self) -> None:
         self._wake.set()
@@ -119,17 +120,24 @@ class OutboxWorker:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="outbox worker")
 
-    async def stop(self) -> None:
-        if self._task is not None:
+    async def stop(self, grace: float = 5.0) -> None:
+        """Finish the current round, then stop. Cancelling mid-query would strand a pooled connection."""
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), grace)
+        except (asyncio.TimeoutError, Exception):
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        self._task = None
 
     def backoff(self, attempts: int) -> float:
         return min(self.max_delay, self.base_delay * 2 ** max(attempts - 1, 0))
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self.send_due()
                 wait = await self._seconds_until_due()
@@ -138,6 +146,8 @@ class OutboxWorker:
             except Exception:
                 log.exception("outbox worker: a round failed; trying again shortly")
                 wait = 5.0
+            if self._stopping:
+                return
             self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)

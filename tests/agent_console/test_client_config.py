@@ -11,7 +11,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from agent_console.client_config import HANDOFF_REASON_LABELS, amber_below, client_config
-from bot import takeover
+from bot import agent_actions
 from bot.app import create_app
 from bot.domain import HandoffReason
 from bot.engine import RasaEngine
@@ -36,9 +36,9 @@ def test_amber_band_runs_from_the_threshold_halfway_to_certainty(threshold, expe
     assert threshold <= amber_below(threshold) <= 1.0
 
 
-def test_the_agent_limit_is_the_one_takeover_enforces(monkeypatch):
-    assert client_config(0.9, 4000).max_agent_message_chars == takeover.MAX_AGENT_TEXT == 10_000
-    monkeypatch.setattr(takeover, "MAX_AGENT_TEXT", 25)
+def test_the_agent_limit_is_the_one_agent_actions_enforce(monkeypatch):
+    assert client_config(0.9, 4000).max_agent_message_chars == agent_actions.MAX_AGENT_TEXT == 10_000
+    monkeypatch.setattr(agent_actions, "MAX_AGENT_TEXT", 25)
     assert client_config(0.9, 4000).max_agent_message_chars == 25
 
 
@@ -55,10 +55,10 @@ async def baton(tmp_path):
 
 async def config_as(server: TestServer, role: str):
     services = server.app["services"]
-    await services.accounts.create_user(f"{role}-config", "pw-config", role, role.title(), 5)
+    await services.accounts.create_user(f"{role}-config", "pw-config-long-enough", role, role.title(), 5)
     async with http_session() as http:
         async with http.post(server.make_url("/api/login"),
-                             json={"username": f"{role}-config", "password": "pw-config"}) as r:
+                             json={"username": f"{role}-config", "password": "pw-config-long-enough"}) as r:
             assert r.status == 200, await r.text()
         async with http.get(server.make_url("/api/config")) as r:
             return r.status, await r.json()

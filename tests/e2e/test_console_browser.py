@@ -17,7 +17,7 @@ from playwright.async_api import Browser, Locator, Page, expect
 
 from bot.identity import sign_customer_id
 from bot.settings import PROJECT_ROOT
-from bot import takeover
+from bot import agent_actions
 from tests.support import (
     VIEWPORT, LiveServer, WebChatClient, add_user, api, conversation_detail, conversation_id_of, http_session,
     make_settings,
@@ -426,7 +426,7 @@ async def test_a_colleague_sees_the_claim_live_and_cannot_reply(baton, consoles,
 async def test_labels_colours_and_the_reply_limit_come_from_the_server(baton, consoles, customers, monkeypatch):
     limit = 40
     # The server runs in this process, so it enforces the lowered limit as well as announcing it.
-    monkeypatch.setattr(takeover, "MAX_AGENT_TEXT", limit)
+    monkeypatch.setattr(agent_actions, "MAX_AGENT_TEXT", limit)
     page = await consoles(baton)
     config = await page.evaluate("() => fetch('/api/config').then((r) => r.json())")
     assert config["max_agent_message_chars"] == limit
