@@ -9,11 +9,13 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test train evaluate venv chromium rasa-webchat services clean help
+.PHONY: run test unit screenshots train evaluate venv chromium rasa-webchat services clean help
 
 help:
 	@echo "make run       set up (venv, model, database) and start Baton on SQLite"
 	@echo "make test      set up and run the whole test suite"
+	@echo "make unit      the fast unit tests only (no model, about ten seconds)"
+	@echo "make screenshots  refresh the pictures in docs/ from the browser tests"
 	@echo "make train     retrain the model from data/"
 	@echo "make evaluate  held-out accuracy and the handoff threshold curve (docs/evaluation)"
 
@@ -50,6 +52,12 @@ rasa-webchat:
 
 test: $(STAMP) chromium rasa-webchat
 	$(PY) -m pytest -q -p no:cacheprovider
+
+unit: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider tests/bot tests/agent_console
+
+screenshots: $(STAMP) chromium rasa-webchat
+	BATON_UPDATE_SCREENSHOTS=1 $(PY) -m pytest -q -p no:cacheprovider tests/e2e -m browser
 
 clean:
 	rm -rf $(VENV) models .cache baton.db baton.db-wal baton.db-shm

@@ -150,6 +150,15 @@ async def _cancel_leftover_tasks() -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
+def screenshot_path(name: str) -> Path:
+    """Where a browser test saves a screenshot: docs/ when refreshing the docs' pictures
+    (`make screenshots`, BATON_UPDATE_SCREENSHOTS=1), else test-artifacts/, so a test run leaves
+    the work tree clean."""
+    folder = PROJECT_ROOT / ("docs" if os.environ.get("BATON_UPDATE_SCREENSHOTS") else "test-artifacts")
+    folder.mkdir(exist_ok=True)
+    return folder / name
+
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]

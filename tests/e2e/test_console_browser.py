@@ -16,16 +16,15 @@ import pytest
 from playwright.async_api import Browser, Locator, Page, expect
 
 from bot.identity import sign_customer_id
-from bot.settings import PROJECT_ROOT
 from bot import agent_actions
 from tests.support import (
+    screenshot_path,
     VIEWPORT, LiveServer, WebChatClient, add_user, api, conversation_detail, conversation_id_of, http_session,
     make_settings,
 )
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOT = PROJECT_ROOT / "docs" / "console.png"
 UI = 15_000  # ms: how long the console may take to show something that travelled over the socket
 # Ada as the demo shop's page would identify her: her shop id, signed with the identity secret.
 ADA = {"customer_email": "ada@example.com", "customer_name": "Ada Lovelace", "customer_id": "C-1001",
@@ -243,9 +242,9 @@ async def test_agent_takes_over_live_with_full_context(baton, consoles, customer
     await expect(page.get_by_test_id("message-pending")).to_have_count(0)
     await expect(page.get_by_test_id("toast")).to_have_count(0, timeout=10_000)  # the handoff toast fades
     await page.get_by_test_id("composer").fill("Good news: it's out for delivery and should arrive tomorrow.")
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOT), animations="disabled", caret="hide")
-    assert SCREENSHOT.stat().st_size > 20_000
+    shot = screenshot_path("console.png")
+    await page.screenshot(path=str(shot), animations="disabled", caret="hide")
+    assert shot.stat().st_size > 20_000
     await page.get_by_test_id("composer").fill("")
 
     # Hand back: the customer is told, and the bot answers again; the console shows it.

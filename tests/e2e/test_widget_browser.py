@@ -17,15 +17,14 @@ import pytest
 from aiohttp import web
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
-from bot.settings import PROJECT_ROOT
 from tests.support import (
+    screenshot_path,
     VIEWPORT, LiveServer, WebChatClient, api, conversation_detail, conversation_id_of, free_port, logged_in,
     make_settings,
 )
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOT = PROJECT_ROOT / "docs" / "widget.png"
 XSS = "<img src=x onerror=window.__pwned=1>"
 
 SHOP_PAGE = """<!doctype html>
@@ -244,9 +243,9 @@ async def test_shop_visitor_chats_with_the_bot_then_an_agent(baton, shop, contex
     await agent_takes_over_and_replies(baton, conversation_id, reply, headers=await named_agent(baton, "Alex Agent"))
     await expect(bubbles(page, "agent")).to_have_text([reply])
     await page.get_by_test_id("baton-input").fill("Thanks!")
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOT), animations="disabled", caret="hide")
-    assert SCREENSHOT.stat().st_size > 10_000
+    shot = screenshot_path("widget.png")
+    await page.screenshot(path=str(shot), animations="disabled", caret="hide")
+    assert shot.stat().st_size > 10_000
     assert page.page_errors == []  # type: ignore[attr-defined]
 
 
