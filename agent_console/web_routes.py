@@ -6,6 +6,7 @@ framed (clickjacking); the widget script is meant to be embedded, so it is not r
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from aiohttp import web
@@ -47,9 +48,22 @@ async def security_headers(request: web.Request, handler):
     return response
 
 
+DEMO_SNIPPET = '<script src="/widget.js" data-title='
+
+
+async def demo_shop(request: web.Request) -> web.Response:
+    """The demo shop; with `--demo` its visitor is signed in as a demo customer (a signed shop id)."""
+    page = (WIDGET_DIR / "demo.html").read_text(encoding="utf-8")
+    customer = request.app.get("demo_customer")
+    if customer:
+        attributes = " ".join(f'data-customer-{k}="{html.escape(v, quote=True)}"' for k, v in customer.items())
+        page = page.replace(DEMO_SNIPPET, f'<script src="/widget.js" {attributes} data-title=', 1)
+    return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-cache"})
+
+
 def add_routes(app: web.Application) -> None:
     r = app.router
-    r.add_get("/", _file(WIDGET_DIR / "demo.html", "text/html; charset=utf-8"))
+    r.add_get("/", demo_shop)
     r.add_get("/widget.js", _file(WIDGET_DIR / "widget.js", "application/javascript; charset=utf-8"))
     r.add_get("/console", _file(CONSOLE_DIR / "index.html", "text/html; charset=utf-8"))
     r.add_get("/console/", _file(CONSOLE_DIR / "index.html", "text/html; charset=utf-8"))

@@ -51,6 +51,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not settings.model_path.is_file():
         print(f"warning: no model at {settings.model_path}; every message will be handed to a person. "
               "Run `baton train` first.", file=sys.stderr)
+    if args.demo and not settings.identity_secret:
+        # The demo shop signs its visitor in as a demo customer, so the CRM panel has something to show.
+        import secrets as _secrets
+
+        settings.identity_secret = _secrets.token_hex(32)
     app = create_app(settings)
     app["demo_logins"] = []
     app["has_accounts"] = True
@@ -105,8 +110,12 @@ def _port_in_use(host: str, port: int) -> Optional[str]:
 async def _seed_demo(app) -> None:
     from agent_console.seed import seed_demo
 
+    from bot.identity import sign_customer_id
+
     services = app["services"]
     app["demo_logins"] = await seed_demo(services.store.catalogue, services.accounts)
+    app["demo_customer"] = {"id": "C-1001", "name": "Ada Lovelace",
+                            "hash": sign_customer_id(services.settings.identity_secret, "C-1001")}
 
 
 async def _report_model_when_loaded(app) -> None:

@@ -101,14 +101,14 @@
     }
   }
 
-  // data-customer-user-id="42" becomes customData.user_id = "42".
+  // data-customer-id="C-42" becomes customData.customer_id = "C-42" (and -email, -name, -hash alike).
   function readCustomerAttributes(script) {
     const customer = {};
     if (!script) return customer;
     const prefix = 'data-customer-';
     for (const attr of Array.from(script.attributes)) {
       if (attr.name.startsWith(prefix) && attr.name.length > prefix.length) {
-        customer[attr.name.slice(prefix.length).replace(/-/g, '_')] = attr.value;
+        customer['customer_' + attr.name.slice(prefix.length).replace(/-/g, '_')] = attr.value;
       }
     }
     return customer;
