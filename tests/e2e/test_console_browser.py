@@ -18,9 +18,8 @@ from playwright.async_api import Browser, Locator, Page, expect
 from bot.identity import sign_customer_id
 from bot import agent_actions
 from tests.support import (
-    screenshot_path,
-    VIEWPORT, LiveServer, WebChatClient, add_user, api, conversation_detail, conversation_id_of, http_session,
-    make_settings,
+    VIEWPORT, LiveServer, WebChatClient, add_user, api, conversation_detail, conversation_id_of, free_port,
+    http_session, make_settings, rest, screenshot_path,
 )
 
 pytestmark = pytest.mark.browser
@@ -198,7 +197,9 @@ async def test_agent_takes_over_live_with_full_context(baton, consoles, customer
 
     # The customer panel: who this is and what they bought.
     panel = page.get_by_test_id("customer-panel")
-    await expect(panel.get_by_test_id("customer-email")).to_have_text("ada@example.com", timeout=UI)
+    # Her shop id is signed (verified: her orders show); the e-mail is what she typed (marked unverified).
+    await expect(panel.get_by_test_id("identity-verified")).to_be_visible(timeout=UI)
+    await expect(panel.get_by_test_id("customer-email")).to_have_text("ada@example.com (unverified)", timeout=UI)
     orders = panel.get_by_test_id("crm-order")
     await expect(orders.filter(has_text="12345")).to_have_count(1)
     await expect(orders.filter(has_text="12001")).to_have_count(1)
@@ -479,3 +480,58 @@ async def test_labels_colours_and_the_reply_limit_come_from_the_server(baton, co
     assert [d["text"] for d in delivered] == [at_limit], delivered
     assert page.page_errors == []  # type: ignore[attr-defined]
     assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+async def test_a_claimed_identity_is_marked_and_a_failed_delivery_can_be_retried(consoles, tmp_path, faulty_engine,
+                                                                                 model_path):
+    """A REST customer who only *says* they are Ada, and a shop backend whose callback refuses at first."""
+    from aiohttp import web
+
+    received: List[Dict[str, Any]] = []
+    accepting = {"now": False}
+
+    async def callback(request: web.Request) -> web.Response:
+        if not accepting["now"]:
+            return web.json_response({"error": "maintenance"}, status=400)
+        received.append(await request.json())
+        return web.json_response({"ok": True})
+
+    shop = web.Application()
+    shop.router.add_post("/baton-callback", callback)
+    runner = web.AppRunner(shop)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    live = LiveServer(make_settings(f"sqlite+aiosqlite:///{tmp_path}/claims.db", model_path,
+                                    rest_callback_url=f"http://127.0.0.1:{port}/baton-callback"),
+                      faulty_engine).start()
+    try:
+        async with http_session() as http:
+            await rest(http, live, "shop-user-9", "I want to talk to a person",
+                       metadata={"customer_email": "ada@example.com", "customer_name": "Ada L."})
+        page = await consoles(live)
+        conversation_id = await live.acall(live.services.conversations.latest_conversation_for("rest", "shop-user-9"))
+        await queue_item(page, conversation_id).click()
+        panel = page.get_by_test_id("customer-panel")
+        await expect(panel.get_by_test_id("identity-unverified")).to_be_visible(timeout=UI)
+        await expect(panel.get_by_test_id("customer-claims")).to_contain_text("ada@example.com")
+        await expect(panel.get_by_test_id("crm-skipped")).to_contain_text("not verified")
+        await expect(panel.get_by_test_id("crm-order")).to_have_count(0)
+
+        await page.get_by_test_id("claim").click()
+        await send_from_composer(page, "Hi, I'm looking into it.")
+        reply = messages(page, "agent").filter(has_text="Hi, I'm looking into it.")
+        failed = reply.get_by_test_id("delivery")
+        await expect(failed).to_have_attribute("data-status", "failed", timeout=UI)
+        await expect(failed).to_contain_text("refused the message (HTTP 400)")
+        accepting["now"] = True
+        await failed.get_by_test_id("retry-delivery").click()
+        await expect(reply.get_by_test_id("delivery")).to_have_attribute("data-status", "sent", timeout=UI)
+        texts = [r.get("text") for r in received]
+        assert texts.count("Hi, I'm looking into it.") == 1, received
+        assert page.page_errors == []  # type: ignore[attr-defined]
+        await page.context.close()   # its socket would hold the server's shutdown open
+    finally:
+        # The callback server runs on this loop: stop Baton without blocking it.
+        await asyncio.get_running_loop().run_in_executor(None, live.stop)
+        await runner.cleanup()

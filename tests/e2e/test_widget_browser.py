@@ -18,9 +18,8 @@ from aiohttp import web
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from tests.support import (
-    screenshot_path,
     VIEWPORT, LiveServer, WebChatClient, api, conversation_detail, conversation_id_of, free_port, logged_in,
-    make_settings,
+    make_settings, screenshot_path,
 )
 
 pytestmark = pytest.mark.browser

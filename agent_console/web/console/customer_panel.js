@@ -36,7 +36,8 @@ export function renderCustomerPanel() {
   }
   const context = state.currentContext || {};
   const customer = { ...(conv.customer || {}), ...(context.customer || {}) };
-  const skip = new Set(['id', 'name', 'email', 'identities', 'metadata', 'attributes', 'profile']);
+  const skip = new Set(['id', 'name', 'email', 'identities', 'metadata', 'attributes', 'profile', 'claims',
+    'verified', 'email_verified', 'name_verified']);
   const profile = Object.entries(customer).filter(([key, value]) => !skip.has(key) && typeof value !== 'object');
   const metadata = {
     ...(customer.profile || {}), ...(customer.attributes || {}), ...(customer.metadata || {}), ...(conv.metadata || {}),
@@ -45,17 +46,49 @@ export function renderCustomerPanel() {
   setChildren($('customer-panel'),
     el('header', { class: 'panel-head' },
       el('h2', { 'data-testid': 'customer-name' }, customerName(conv)),
-      customer.email ? el('div', { class: 'muted', 'data-testid': 'customer-email' }, customer.email) : null),
+      identityBadge(customer, Boolean(state.currentContext)),
+      customer.email ? el('div', { class: 'muted', 'data-testid': 'customer-email' }, customer.email,
+        customer.email_verified ? null : el('span', { class: 'unverified', title: 'The customer said so; nothing checked it.' },
+          ' (unverified)')) : null),
+    renderClaims(customer),
     panelSection('Channel',
       el('div', {}, badge(conv.channel || '?', `channel-${conv.channel}`, 'customer-channel')),
       renderIdentities(customer.identities)),
     profile.length ? panelSection('Profile', definitionList(profile)) : null,
     Object.keys(metadata).length ? panelSection('Details', definitionList(Object.entries(metadata))) : null,
-    renderOrders(context.crm?.orders),
+    renderBotMemory(context.bot_memory),
+    context.crm?.skipped ? panelSection('Orders', el('p', { class: 'muted', 'data-testid': 'crm-skipped' },
+      `Not looked up: ${context.crm.skipped}.`)) : renderOrders(context.crm?.orders),
     renderTickets(context.crm?.tickets),
     renderEarlierConversations(context.earlier_conversations),
     !state.currentContext && canActOnConversations() ? el('p', { class: 'muted' }, 'Loading customer details…') : null,
   );
+}
+
+/** Verified (the shop signed the customer's id, or its backend vouched) or only claimed. */
+function identityBadge(customer, known) {
+  if (!known) return null;
+  return customer.verified
+    ? badge('verified customer', 'verified', 'identity-verified')
+    : badge('identity not verified', 'unverified', 'identity-unverified');
+}
+
+function renderClaims(customer) {
+  const claims = Object.entries(customer.claims || {}).filter(([, value]) => value);
+  if (!claims.length) return null;
+  const labels = { name: 'Name', email: 'E-mail', shop_customer_id: 'Customer id' };
+  return panelSection('Says about themselves (unverified)',
+    el('dl', { class: 'kv', 'data-testid': 'customer-claims' }, ...claims.flatMap(([key, value]) => [
+      el('dt', {}, labels[key] || key), el('dd', {}, String(value))])));
+}
+
+function renderBotMemory(memory) {
+  const slots = Object.entries(memory?.slots || {});
+  if (!slots.length && !memory?.paused) return null;
+  return panelSection('What the bot remembers',
+    memory.paused ? el('p', { class: 'muted' }, 'The bot is paused while a person has this conversation.') : null,
+    slots.length ? el('dl', { class: 'kv', 'data-testid': 'bot-memory' }, ...slots.flatMap(([key, value]) => [
+      el('dt', {}, key), el('dd', {}, typeof value === 'object' ? JSON.stringify(value) : String(value))])) : null);
 }
 
 function renderIdentities(identities) {

@@ -103,9 +103,18 @@ function startApp(user) {
       typing: onTypingEvent,
       presence: (data) => applyAgents(data?.agents),
       handoff: onHandoffEvent,
+      delivery: onDeliveryEvent,
     },
   });
   setView(role() === 'trainer' ? 'review' : 'inbox');
+}
+
+/** An outbound message was sent, is being retried, or failed: the transcript shows it. */
+function onDeliveryEvent(data) {
+  const known = state.messages.get(data?.message_id);
+  if (!known) return;
+  const status = data.status === 'retrying' ? 'pending' : data.status;
+  ingestMessage({ ...known, delivery: { status, error: data.error ?? null, attempts: data.attempts } });
 }
 
 function onHandoffEvent(summary) {

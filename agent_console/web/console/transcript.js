@@ -79,9 +79,38 @@ function renderMessage(message) {
   sender === 'note' ? el('div', { class: 'note-flag' }, "Internal note – customer can't see") : null,
   el('div', { class: 'msg-text' }, message.text ?? ''),
   renderPayload(message.payload),
+  renderDelivery(message),
   sender === 'customer' ? renderNluChips(message.nlu) : null,
   sender === 'customer' ? renderLabelControl(message) : null,
   trigger ? renderHandoffFlag() : null);
+}
+
+/** Whether a message reached the customer's channel; a failed one can be sent again. */
+function renderDelivery(message) {
+  const delivery = message.delivery;
+  if (!delivery || !delivery.status) return null;
+  if (delivery.status === 'sent') {
+    return el('div', { class: 'delivery delivery-sent', 'data-testid': 'delivery', 'data-status': 'sent' }, 'Delivered');
+  }
+  if (delivery.status !== 'failed') {
+    const retrying = delivery.attempts > 0 && delivery.error;
+    return el('div', { class: 'delivery delivery-pending', 'data-testid': 'delivery', 'data-status': 'pending' },
+      retrying ? `Sending… (retrying: ${delivery.error})` : 'Sending…');
+  }
+  const error = el('span', { class: 'delivery-error' });
+  const retry = el('button', { class: 'btn btn-small', type: 'button', 'data-testid': 'retry-delivery' }, 'Retry');
+  retry.addEventListener('click', async () => {
+    retry.disabled = true;
+    try {
+      await api('POST', `/api/messages/${encodeURIComponent(message.id)}/retry_delivery`);
+      error.textContent = '';
+    } catch (failure) {
+      error.textContent = ` ${failure.message}`;
+      retry.disabled = false;
+    }
+  });
+  return el('div', { class: 'delivery delivery-failed', 'data-testid': 'delivery', 'data-status': 'failed', role: 'alert' },
+    `Not delivered: ${delivery.error || 'unknown error'} `, retry, error);
 }
 
 function renderHandoffFlag() {
