@@ -220,6 +220,10 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
         if recovery is not None:
             recovery.cancel()
             await asyncio.gather(recovery, return_exceptions=True)
+        try:  # turns accepted for a later answer get a moment to finish (they resume after a restart anyway)
+            await asyncio.wait_for(flow.drain(), 10)
+        except asyncio.TimeoutError:
+            log.warning("shutting down with background turns unfinished; they finish after the restart")
         await worker.stop()
         await bus.drain_briefly(2.0)
         await bus.close()

@@ -46,6 +46,15 @@ class TurnResult:
     status: ConversationStatus = ConversationStatus.BOT
 
 
+@dataclass(frozen=True)
+class Accepted:
+    """A message committed for a turn that runs in the background."""
+
+    conversation_id: int
+    message_id: int
+    duplicate: bool
+
+
 class ConversationFlow:
     def __init__(self, conversations: ConversationStore, bot: Any, policy: HandoffPolicy, bus: EventBus,
                  model_wait_seconds: float = 60.0) -> None:
@@ -56,6 +65,7 @@ class ConversationFlow:
         self.model_wait_seconds = model_wait_seconds
         # One turn at a time per customer: a second message waits for the first's answer.
         self._locks: "weakref.WeakValueDictionary[tuple, asyncio.Lock]" = weakref.WeakValueDictionary()
+        self._pending: set = set()   # turns running in the background (accept)
 
     def _lock(self, channel: str, external_id: str) -> asyncio.Lock:
         key = (channel, external_id)
@@ -75,6 +85,53 @@ class ConversationFlow:
                 return await self._turn(stored.conversation, stored.message, inbound.metadata, live=True,
                                         duplicate=True)
             return await self._start(stored, inbound)
+
+    async def accept(self, inbound: InboundMessage) -> "Accepted":
+        """Commit the message and answer later, through delivery (providers with webhook deadlines).
+
+        Twilio waits 15 s for a webhook's answer and Meta 20 s; a slow bot must not make them
+        retry. The message is committed before this returns; the turn runs in the background
+        and its replies go out through the outbox (nobody is waiting for them in the request).
+        """
+        lock = self._lock(inbound.channel, inbound.external_id)
+        async with lock:
+            stored = await self.conversations.record_inbound(inbound)
+        if isinstance(stored, DuplicateInbound):
+            if not stored.turn_finished:
+                self._background(self._finish_duplicate(inbound))
+            return Accepted(stored.conversation.id, stored.message.id, duplicate=True)
+        self._background(self._later(stored, inbound))
+        return Accepted(stored.conversation.id, stored.message.id, duplicate=False)
+
+    async def _later(self, stored: StoredInbound, inbound: InboundMessage) -> None:
+        async with self._lock(inbound.channel, inbound.external_id):
+            if stored.reopened:
+                self.bus.publish(DomainEvent(EventName.CONVERSATION_REOPENED, stored.conversation.id))
+                await self._safely(self.bot.resume(stored.conversation.tracker_key))
+            # The conversation may have moved since the message was stored (an agent claimed it).
+            current = await self.conversations.get(stored.conversation.id)
+            await self._turn(current, stored.message, inbound.metadata, live=False)
+
+    async def _finish_duplicate(self, inbound: InboundMessage) -> None:
+        async with self._lock(inbound.channel, inbound.external_id):
+            stored = await self.conversations.record_inbound(inbound)
+            if isinstance(stored, DuplicateInbound) and not stored.turn_finished:
+                await self._turn(stored.conversation, stored.message, inbound.metadata, live=False, duplicate=True)
+
+    def _background(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._pending.add(task)
+        task.add_done_callback(self._settled)
+
+    def _settled(self, task: asyncio.Task) -> None:
+        self._pending.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("a background turn failed", exc_info=task.exception())
+
+    async def drain(self) -> None:
+        """Wait for background turns (tests, shutdown)."""
+        while self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
 
     async def finish_interrupted(self, message_id: int) -> Optional[TurnResult]:
         """Finish a turn a crash cut short; its replies go out through delivery, nobody awaits them."""

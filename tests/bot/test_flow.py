@@ -237,3 +237,20 @@ async def test_claims_are_kept_as_claims_and_signed_ids_as_verified(flow, store)
     # The signature vouches for the id only: the e-mail sent with it stays a claim.
     assert profile.verified and profile.shop_customer_id == "C-2" and not profile.email_verified
     assert profile.claims == {"email": "eve@example.com"}
+
+
+async def test_accepted_messages_are_committed_at_once_and_answered_in_the_background(flow, store, fake, bus,
+                                                                                     recorder):
+    who = f"sms-{uuid.uuid4().hex[:6]}"
+    accepted = await flow.accept(InboundMessage("sms", who, "where is my order 12345?", channel_message_id="SM1"))
+    stored = await store.conversations.messages(accepted.conversation_id)
+    assert [m.text for m in stored][:1] == ["where is my order 12345?"]
+    await flow.drain()
+    messages = await store.conversations.messages(accepted.conversation_id)
+    assert [m.sender for m in messages] == [SenderKind.CUSTOMER, SenderKind.BOT]
+    await bus.drain()
+    replied = [e for e in recorder.events if e.name is EventName.BOT_REPLIED][-1]
+    assert replied.data["live"] is False   # nobody waits in the request: delivery sends it
+    again = await flow.accept(InboundMessage("sms", who, "where is my order 12345?", channel_message_id="SM1"))
+    await flow.drain()
+    assert again.duplicate and len(await store.conversations.messages(accepted.conversation_id)) == 2
