@@ -19,7 +19,7 @@ from agent_console.schemas import (
 )
 from bot import jsonsafe
 from bot.client_address import client_address, peer_of_request
-from bot.domain import ADMIN_ROLES, AGENT_ROLES, ANY_ROLE, TRAINER_ROLES
+from bot.domain import ADMIN_ROLES, AGENT_ROLES, ANY_ROLE
 from bot.store.catalogue import DuplicateShortcut
 from bot.store.conversations import OPEN_STATUSES, NotFound
 from bot.views import all_json
@@ -156,15 +156,6 @@ def _action_route(action: Action):
     return handler
 
 
-@requires(TRAINER_ROLES)
-async def review(request: web.Request) -> web.Response:
-    items = await request.app["services"].conversations.review_items()
-    return json_response({"items": [
-        {"message": m.as_json(), "conversation_id": m.conversation_id, "label": m.label,
-         "predicted": (m.nlu or {}).get("intent"),
-         "confidence": (m.nlu or {}).get("confidence")} for m in items]})
-
-
 @requires(ANY_ROLE)
 async def intents(request: web.Request) -> web.Response:
     return json_response({"intents": request.app["services"].engine.intents})
@@ -299,7 +290,6 @@ def add_routes(app: web.Application) -> None:
         base = "/api/messages/{id}/" if action.subject == "message" else "/api/conversations/{id}/"
         r.add_post(base + action.http, _action_route(action))
     r.add_post("/api/messages/{id}/retry_delivery", retry_delivery)
-    r.add_get("/api/review", review)
     r.add_get("/api/intents", intents)
     r.add_get("/api/canned", list_canned)
     r.add_post("/api/canned", create_canned)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, Optional, Type, TypeVar
 
-from pydantic import BaseModel, Extra, ValidationError, conint, constr, validator
+from pydantic import BaseModel, Extra, ValidationError, conint, conlist, constr, validator
 from pydantic import StrictBool, StrictStr  # noqa: F401 - re-exported for the schemas below
 
 from bot.text_rules import text_problem
@@ -142,3 +142,64 @@ def merged(*parts: Dict[str, Any]) -> Dict[str, Any]:
     for part in parts:
         out.update(part)
     return out
+
+
+Version = Optional[constr(strict=True, max_length=64)]
+IntentName = constr(strict=True, min_length=1, max_length=63)
+ExampleText = constr(strict=True, min_length=1, max_length=500)
+
+
+class ReviewActBody(Body):
+    message_ids: conlist(Id, min_items=1, max_items=500)
+    action: constr(strict=True, regex=r"^(confirm|relabel|out_of_scope|dismiss)$")
+    intent: Optional[IntentName] = None
+    example: Optional[ExampleText] = None
+    version: Version = None
+
+
+class ExamplesBody(Body):
+    examples: conlist(ExampleText, min_items=1, max_items=500)
+    version: Version = None
+
+
+class ExampleChangeBody(Body):
+    old: ExampleText
+    new: ExampleText
+    version: Version = None
+
+
+class ExampleRefBody(Body):
+    text: ExampleText
+    version: Version = None
+
+
+class MoveExampleBody(Body):
+    text: ExampleText
+    from_intent: IntentName
+    to_intent: IntentName
+    version: Version = None
+
+
+class NewIntentBody(Body):
+    name: IntentName
+    examples: conlist(ExampleText, max_items=500) = []
+    response: Optional[constr(strict=True, min_length=1, max_length=2000)] = None
+    version: Version = None
+
+
+class RenameIntentBody(Body):
+    name: IntentName
+    version: Version = None
+
+
+class VersionBody(Body):
+    version: Version = None
+
+
+class ResponseBody(Body):
+    texts: conlist(constr(strict=True, min_length=1, max_length=2000), min_items=1, max_items=20)
+    version: Version = None
+
+
+class TrainBody(Body):
+    config: constr(strict=True, regex=r"^[\w.-]+\.ya?ml$") = "config.yml"

@@ -15,7 +15,7 @@ from bot.settings import PROJECT_ROOT, Settings
 
 def _settings(args: argparse.Namespace) -> Settings:
     overrides = {}
-    for field in ("host", "port", "database_url", "model_path"):
+    for field in ("host", "port", "database_url", "model_path", "data_dir"):
         value = getattr(args, field, None)
         if value is not None:
             overrides[field] = value
@@ -243,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default="config.yml", help="config file inside data/ (default config.yml)")
     p.add_argument("--out", help="where to write the model (default: the configured model path)")
     p.add_argument("--if-missing", action="store_true", help="do nothing when the model already exists")
+    p.add_argument("--data-dir", dest="data_dir", type=Path, help="the Rasa project to train (default data/)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("serve", help="run Baton: channels, bot, agent console")

@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     # Where things live
     database_url: str = "sqlite+aiosqlite:///baton.db"
     model_path: Path = PROJECT_ROOT / "models" / "baton.tar.gz"
+    models_dir: Path = PROJECT_ROOT / "models" / "versions"   # where the workbench keeps trained versions
     data_dir: Path = PROJECT_ROOT / "data"
     host: str = "127.0.0.1"
     port: int = 5005
@@ -55,6 +56,7 @@ class Settings(BaseSettings):
     always_human_intents: List[str] = Field(default_factory=lambda: ["complaint"])
     human_request_intents: List[str] = Field(default_factory=lambda: ["request_human"])
     business_rule_keywords: List[str] = Field(default_factory=lambda: ["chargeback", "lawyer", "legal action"])
+    review_margin: float = 0.10   # answers below threshold + this margin also go to the trainers' inbox
     bot_timeout_seconds: float = 10.0
     # While the model loads at start-up, customer messages wait up to this long for it,
     # and are handed to a person (bot_unavailable) only past it.

@@ -335,7 +335,8 @@ class AgentClient:
         self.token = token
         self.sio = socketio.AsyncClient(reconnection=False)
         self.events: "asyncio.Queue[tuple]" = asyncio.Queue()
-        for name in ("queue", "conversation", "message", "typing", "presence", "handoff"):
+        for name in ("queue", "conversation", "message", "typing", "presence", "handoff", "delivery", "review_item",
+                     "reviewed", "model", "settings"):
             self.sio.on(name, self._recorder(name), namespace="/agents")
 
     def _recorder(self, name: str):

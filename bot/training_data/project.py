@@ -378,6 +378,10 @@ class RasaProject:
             for f in (rules, stories):
                 if f is None:
                     continue
+                for entry in f.document.get("rules") or []:
+                    if isinstance(entry, dict) and entry.get("rule") == f"answer {old}":
+                        entry["rule"] = f"answer {new}"   # the name Baton gave it, kept in step
+                        touched.add(f)
                 for _, _, steps in self._steps(f):
                     for step in steps:
                         if isinstance(step, dict) and step.get("intent") == old:
