@@ -19,7 +19,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import LiteralScalarString
 
-from bot.training_data.examples import Example, normalised, parse, read_block, write_block
+from bot.training_data.examples import normalised, parse, read_block, write_block
 from bot.training_data.yaml_files import DataFileError, YamlFile
 
 INTENT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")

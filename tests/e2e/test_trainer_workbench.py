@@ -13,7 +13,7 @@ import pytest
 from bot.engine import RasaEngine
 from bot.settings import PROJECT_ROOT
 from tests.support import (
-    AgentClient, LiveServer, api, http_session, logged_in, make_settings, rest,
+    AgentClient, LiveServer, http_session, logged_in, make_settings, rest,
 )
 
 
