@@ -129,9 +129,14 @@ def parse(model: Type[B], data: Any) -> B:
         raise BadRequest("invalid", _describe(exc))
 
 
+def is_number(value: str) -> bool:
+    """ASCII digits only: str.isdigit() also says yes to "²" and "①", which int() refuses."""
+    return value.isascii() and value.isdigit()
+
+
 def path_id(value: str) -> int:
     """An id from a URL; anything but a positive 64-bit integer is simply not found."""
-    if not value.isdigit() or len(value) > 19 or not 1 <= int(value) <= MAX_ID:
+    if not is_number(value) or len(value) > 19 or not 1 <= int(value) <= MAX_ID:
         raise BadRequest("not_found", "no such id", 404)
     return int(value)
 
