@@ -19,6 +19,7 @@ import aiohttp
 import pytest
 import socketio
 from socketio import packet
+from yarl import URL
 
 from tests.support import (
     AgentClient, LiveServer, WebChatClient, add_user, api, conversation_detail, conversation_id_of,
@@ -117,6 +118,35 @@ async def test_forwarded_for_is_believed_only_from_a_trusted_proxy(start_server)
     exposed = start_server(new_sessions_per_minute_per_ip=1)  # no trusted proxies configured
     assert (await new_chat(exposed, forwarded_for="203.0.113.7"))[0] == "session_confirm"
     assert (await new_chat(exposed, forwarded_for="203.0.113.8"))[0] == "error"
+
+
+async def raw_event(sio: socketio.AsyncClient, namespace: str, json_text: str) -> Any:
+    """Send a Socket.IO EVENT packet whose JSON part is exactly `json_text`; returns its answer."""
+    answered: "asyncio.Future[Any]" = asyncio.get_running_loop().create_future()
+    ack_id = sio._generate_ack_id(namespace, lambda *data: answered.set_result(data[0] if data else None))
+    await sio.eio.send(f"2{'' if namespace == '/' else namespace + ','}{ack_id}{json_text}")
+    return await asyncio.wait_for(answered, 10)
+
+
+async def test_a_client_cannot_send_connect_to_choose_its_address(start_server):
+    """python-socketio handed a client's own `connect` event to on_connect, its payload as the environ.
+
+    A customer could send `["connect", {"REMOTE_ADDR": …}]` before each new chat and never meet
+    the per-address limit.
+    """
+    live = start_server(new_sessions_per_minute_per_ip=1)
+    client = await WebChatClient(live, address="127.0.0.2").connect()
+    try:
+        assert (await client.sio.call("session_request", {"session_id": None}, timeout=10))["ok"]
+        refused = await raw_event(client.sio, "/", '["connect", {"REMOTE_ADDR": "10.9.8.7"}]')
+        assert refused["ok"] is False and refused["error"] == "malformed" and "connect" in refused["message"]
+        again = await client.sio.call("session_request", {"session_id": None}, timeout=10)
+        assert again["ok"] is False and again["error"] == "rate_limited"
+        for not_an_event in ("[]", "null", '{"event": "typing"}', '["disconnect"]'):
+            refused = await raw_event(client.sio, "/", not_an_event)
+            assert refused["ok"] is False and refused["error"] == "malformed", not_an_event
+    finally:
+        await client.close()
 
 
 async def test_rest_limits_each_sender_and_each_address(start_server):
@@ -561,6 +591,9 @@ async def test_malformed_console_bodies_and_ids_get_a_4xx(server):
         ("POST", "/api/canned", b'{"shortcut": "x\\u0000", "text": "t"}', 422),
         ("POST", "/api/login", b'{"username": {"a": 1}, "password": "x"}', 422),
         ("GET", "/api/conversations/99999999999999999999", b"", 404),
+        ("GET", "/api/conversations/2147483648", b"", 404),          # ids are 32-bit on PostgreSQL
+        ("POST", "/api/conversations/9223372036854775807/claim", b"", 404),
+        ("POST", f"{c}/transfer", b'{"agent_id": 9223372036854775807}', 422),
         ("GET", "/api/conversations/18446744073709551616/context", b"", 404),
         ("POST", "/api/conversations/9223372036854775808/claim", b"", 404),
         ("PUT", "/api/canned/99999999999999999999", b'{"shortcut": "x", "text": "t"}', 404),
@@ -585,6 +618,7 @@ async def test_malformed_socketio_events_get_an_error_answer(server):
         await agent.wait_for("queue")
         for event, data in [("open", {"conversation_id": 2 ** 64}), ("open", {"conversation_id": "abc"}),
                             ("open", {"conversation_id": 10 ** 200}), ("sync", {"after_id": 2 ** 70}),
+                            ("open", {"conversation_id": 2 ** 63 - 1}), ("sync", {"after_id": 2 ** 31}),
                             ("claim", {"conversation_id": -1}), ("reply", {"conversation_id": 1, "text": "\ud800"}),
                             ("note", {"conversation_id": 1, "text": "x\x00"}), ("presence", {"status": None}),
                             ("label", {"message_id": 2 ** 63}), ("open", [1, 2]), ("open", "1"),
@@ -764,12 +798,16 @@ async def test_database_errors_do_not_carry_customer_text(server):
 async def test_console_files_carry_the_csp_and_may_not_be_framed(server):
     async with aiohttp.ClientSession() as http:
         for path in ("/console", "/console/static/index.html", "/console/static/console.js",
-                     "/console/static/no-such-file"):
+                     "/static/vendor/socket.io.min.js", "/console/static/no-such-file"):
             async with http.get(server.url + path) as r:
                 assert "frame-ancestors 'none'" in r.headers.get("Content-Security-Policy", ""), path
                 assert "script-src 'self'" in r.headers["Content-Security-Policy"], path
                 assert r.headers.get("X-Frame-Options") == "DENY", path
                 assert r.headers.get("X-Content-Type-Options") == "nosniff", path
+        # A file name longer than the file system allows is simply not there (it was a 500).
+        for path in ("/console/static/" + "x" * 300, "/static/vendor/" + "x" * 300, "/console/static/..%2Fapi.py"):
+            async with http.get(URL(server.url + path, encoded=True)) as r:
+                assert r.status == 404, path
 
 
 async def test_the_console_accepts_only_exact_origins(server):
