@@ -18,12 +18,13 @@ from typing import Any, Dict, List, Optional, Tuple
 import aiohttp
 import pytest
 import socketio
+from aiohttp import web
 from socketio import packet
 from yarl import URL
 
 from tests.support import (
-    AgentClient, LiveServer, WebChatClient, add_user, api, conversation_detail, conversation_id_of,
-    from_address, http_session, logged_in, login, rest, strict_json,
+    VIEWPORT, AgentClient, LiveServer, WebChatClient, add_user, api, conversation_detail, conversation_id_of,
+    free_port, from_address, http_session, logged_in, login, rest, strict_json,
 )
 
 
@@ -537,6 +538,55 @@ async def test_only_an_authenticated_rest_caller_is_believed(start_server):
         status, context = await api(http, live, f"/api/conversations/{listed['conversations'][0]['id']}/context")
     assert context["customer"]["verified"] is True and context["customer"]["shop_customer_id"] == "C-1001"
     assert {o["number"] for o in context["crm"]["orders"]} >= {"12345"}
+
+
+async def test_the_widgets_identity_attributes_are_verified(browser, start_server):
+    """The README's `data-customer-id` + `data-customer-hash` on Baton's own widget, in Chromium.
+
+    The widget sent them as `id` and `hash`, keys the server never reads: the shop's signed
+    customer was neither verified nor even claimed.
+    """
+    from playwright.async_api import expect
+
+    from agent_console.seed import seed_demo
+    from bot.identity import sign_customer_id
+
+    live = start_server()
+    await live.acall(seed_demo(live.services.store.catalogue, live.services.accounts))
+    signature = sign_customer_id(live.settings.identity_secret, "C-1001")
+    html = (f'<!doctype html><html><body><h1>Shop</h1><script src="{live.url}/widget.js" data-server="{live.url}" '
+            f'data-customer-id="C-1001" data-customer-hash="{signature}" data-customer-name="Ada Lovelace" '
+            'defer></script></body></html>')
+
+    async def shop_page(request: web.Request) -> web.Response:
+        return web.Response(text=html, content_type="text/html")
+
+    shop = web.Application()
+    shop.router.add_get("/", shop_page)
+    runner = web.AppRunner(shop)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    context = await browser.new_context(viewport=VIEWPORT)
+    try:
+        page = await context.new_page()
+        await page.goto(f"http://127.0.0.1:{port}/")
+        await page.get_by_test_id("baton-launcher").click()
+        await page.get_by_test_id("baton-input").fill("I want to talk to a person")
+        await page.get_by_test_id("baton-send").click()
+        await expect(page.locator('[data-testid="baton-message"][data-sender="system"]').first).to_be_visible(
+            timeout=20_000)
+    finally:
+        await context.close()
+        await runner.cleanup()
+    async with aiohttp.ClientSession() as http:
+        status, body = await api(http, live, "/api/conversations?status=queued")
+        assert status == 200 and len(body["conversations"]) == 1, body
+        status, context_json = await api(http, live, f"/api/conversations/{body['conversations'][0]['id']}/context")
+    customer = context_json["customer"]
+    assert customer["shop_customer_id"] == "C-1001" and "customer_hash" not in customer["metadata"]
+    assert customer["claims"].get("name") == "Ada Lovelace"   # the signature covers the id, not the name
+    assert {o["number"] for o in context_json["crm"]["orders"]} >= {"12345"}
 
 
 # ---- also: malformed input must get a 4xx, never a 5xx ----------------------------------------------------
