@@ -260,6 +260,24 @@ async def test_a_nan_already_in_the_database_still_goes_out_as_valid_json(server
     assert StrictRecordingJson.failures == []
 
 
+async def test_a_non_finite_number_past_the_edges_is_stored_as_valid_json(server):
+    """Edges refuse NaN; should one come from inside (a model's score, a listener), the write still works.
+
+    Without the store's strict serializer PostgreSQL refused the whole turn and SQLite stored `NaN`.
+    """
+    from bot.domain import InboundMessage
+
+    who = sender()
+    stored = await server.acall(server.services.conversations.record_inbound(InboundMessage(
+        channel="rest", external_id=who, text="hello", metadata={"score": float("nan"), "page": "/cart"})))
+    async with aiohttp.ClientSession() as http:
+        headers = {"Authorization": f"Bearer {server.settings.admin_token}"}
+        async with http.get(f"{server.url}/api/conversations/{stored.conversation.id}/context",
+                            headers=headers) as r:
+            context = strict_json(await r.read())
+    assert r.status == 200 and context["customer"]["metadata"] == {"score": None, "page": "/cart"}
+
+
 # ---- 3. a reused message_id returned another customer's answers ------------------------------------
 
 async def test_message_ids_are_scoped_to_their_sender_on_rest(server):
