@@ -162,6 +162,10 @@ def make_settings(database_url: str, model: Path, **overrides: Any) -> Settings:
                                   secret_key="test-secret-" + uuid.uuid4().hex, admin_token="test-admin-token",
                                   identity_secret="test-identity-secret",
                                   bot_timeout_seconds=5.0,
+                                  # every test client is 127.0.0.1: per-address limits would count the
+                                  # whole suite as one client (tests of those limits set their own)
+                                  login_attempts_per_minute_per_address=10_000,
+                                  new_sessions_per_minute_per_ip=10_000,
                                   # the fast test model's own measured choice (docs/evaluation/fast)
                                   confidence_threshold=0.65)
     values.update(overrides)

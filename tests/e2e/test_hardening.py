@@ -513,8 +513,9 @@ async def test_one_address_trying_many_accounts_gets_429(start_server):
             assert r.status == 200
 
 
-async def test_password_hashing_runs_off_the_event_loop(server, monkeypatch):
-    """bcrypt takes a quarter second of CPU; on the loop it stalls every customer and console."""
+async def test_password_hashing_takes_one_thread_never_the_loop(server, monkeypatch):
+    """bcrypt takes a quarter second of CPU: on the loop it stalls every customer and console, and
+    on the default executor a login flood takes every core. Concurrent logins share one thread."""
     import agent_console.accounts as accounts
 
     threads: List[threading.Thread] = []
@@ -524,11 +525,12 @@ async def test_password_hashing_runs_off_the_event_loop(server, monkeypatch):
         threads.append(threading.current_thread())
         return real(password, hashed)
 
+    users = [await add_user(server, "agent") for _ in range(4)]
     monkeypatch.setattr(accounts, "_check_password", spy)
-    username, password, _ = await add_user(server, "agent")
-    assert await login_status(server, username, password) == 200
-    assert await login_status(server, username, "wrong password") == 401
-    assert len(threads) == 2 and all(t is not server._thread for t in threads)
+    statuses = await asyncio.gather(*[login_status(server, username, "wrong password " + username)
+                                      for username, _, _ in users])
+    assert statuses == [401] * 4
+    assert len(threads) == 4 and len(set(threads)) == 1 and threads[0] is not server._thread
 
 
 # ---- 8. a customer's claims about themselves were shown, and used, as fact -----------------------------
