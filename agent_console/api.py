@@ -6,7 +6,6 @@ built from the one action table in `actions.py`, shared with the Socket.IO names
 
 from __future__ import annotations
 
-import re
 from typing import Any, Dict
 
 from aiohttp import web
@@ -15,7 +14,7 @@ from agent_console.accounts import AccountError
 from agent_console.actions import ACTIONS, Action, run_action
 from agent_console.auth import COOKIE, error, json_response, requires, user_from_request
 from agent_console.schemas import (
-    BadRequest, Body, CannedBody, LoginBody, NewUserBody, PasswordBody, UserChangeBody, parse, path_id,
+    BadRequest, Body, CannedBody, LoginBody, NewUserBody, PasswordBody, UserChangeBody, is_number, parse, path_id,
 )
 from bot import jsonsafe
 from bot.client_address import client_address, peer_of_request
@@ -110,7 +109,7 @@ async def list_conversations(request: web.Request) -> web.Response:
     if unknown:
         return error(400, "bad_status", f"unknown status {unknown[0][:40]!r}; use one of {', '.join(STATUSES)}")
     raw_limit = request.query.get("limit", "100")
-    if not re.fullmatch(r"[0-9]{1,6}", raw_limit):
+    if not is_number(raw_limit) or len(raw_limit) > 6:
         return error(400, "bad_limit", "limit must be a whole number")
     limit = min(max(int(raw_limit), 1), 500)
     identity = None
