@@ -9,13 +9,14 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test train evaluate venv chromium services clean help
+.PHONY: run test train evaluate bench-nlu venv chromium services clean help
 
 help:
 	@echo "make run       set up (venv, model, database) and start Baton on SQLite"
 	@echo "make test      set up and run the whole test suite"
 	@echo "make train     retrain the model from data/"
-	@echo "make evaluate  held-out accuracy and the handoff threshold curve (docs/evaluation)"
+	@echo "make evaluate  learn the handoff thresholds; the three figures on the store test set (docs/evaluation)"
+	@echo "make bench-nlu Baton vs plain Rasa on the store set and Banking77 (benchmarks/RESULTS.md, ~40 min)"
 
 $(STAMP): pyproject.toml constraints.txt
 	@if [ ! -x $(PY) ]; then \
@@ -37,7 +38,11 @@ train: $(STAMP)
 	$(BATON) train --out $(MODEL)
 
 evaluate: $(STAMP)
-	$(BATON) evaluate --config config.yml --out docs/evaluation/production
+	$(BATON) evaluate --config config.yml --out docs/evaluation
+
+bench-nlu: $(STAMP)
+	$(BATON) evaluate --config config.yml --out docs/evaluation --baseline --banking77 --seeds 1 2 3 \
+	  --time-training --nice 5 --results benchmarks/RESULTS.md
 
 run: $(STAMP) $(MODEL)
 	$(BATON) serve --demo --model $(MODEL)

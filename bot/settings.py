@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     always_human_intents: List[str] = Field(default_factory=lambda: ["complaint"])
     human_request_intents: List[str] = Field(default_factory=lambda: ["request_human"])
     business_rule_keywords: List[str] = Field(default_factory=lambda: ["chargeback", "lawyer", "legal action"])
+    # Per-intent thresholds learned by `baton evaluate` (for a wrong-answer rate the operator
+    # sets); when this file exists it replaces the two values above unless they are set
+    # explicitly (baton.yml, BATON_CONFIDENCE_THRESHOLD, BATON_AMBIGUITY_MARGIN).
+    handoff_thresholds_path: Optional[Path] = PROJECT_ROOT / "data" / "handoff_thresholds.yml"
     bot_timeout_seconds: float = 10.0
     model_load_timeout_seconds: float = 120.0
 
