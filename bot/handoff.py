@@ -69,6 +69,9 @@ class PolicyConfig:
     human_request_intents: Tuple[str, ...] = ("request_human",)
     business_rule_keywords: Tuple[str, ...] = field(default_factory=tuple)
     intent_thresholds: Mapping[str, float] = field(default_factory=dict)  # overrides per intent
+    # Recognised as something the bot cannot help with: a miss (the customer is told what the
+    # bot can do and asked to rephrase; a second miss in a row hands off), never an answer.
+    out_of_scope_intents: Tuple[str, ...] = ("out_of_scope",)
 
     def threshold_for(self, intent: str) -> float:
         return self.intent_thresholds.get(intent, self.confidence_threshold)
@@ -148,6 +151,8 @@ class HandoffPolicy:
             best = next((r for r in parse.ranking if r["name"] != FALLBACK_INTENT), None)
             score = f"{best['name']} {best['confidence']:.2f}" if best else "no intent"
             return HandoffReason.LOW_CONFIDENCE, f"Rasa fell back ({score})"
+        if parse.intent in c.out_of_scope_intents:
+            return HandoffReason.LOW_CONFIDENCE, f"out of scope ({parse.intent} {parse.confidence:.2f})"
         threshold = c.threshold_for(parse.intent)
         if parse.confidence < threshold:
             return (HandoffReason.LOW_CONFIDENCE,

@@ -154,9 +154,9 @@ VIEWPORT = {"width": 1280, "height": 800}
 def make_settings(database_url: str, model: Path, **overrides: Any) -> Settings:
     values: Dict[str, Any] = dict(database_url=database_url, model_path=model, port=free_port(),
                                   secret_key="test-secret-" + uuid.uuid4().hex, admin_token="test-admin-token",
-                                  bot_timeout_seconds=5.0,
-                                  # the fast test model's own measured choice (docs/evaluation/fast)
-                                  confidence_threshold=0.65)
+                                  # The thresholds `baton evaluate` learned (data/handoff_thresholds.yml)
+                                  # apply: the fast config shares the production NLU pipeline.
+                                  bot_timeout_seconds=5.0)
     values.update(overrides)
     return Settings(**values)
 

@@ -151,8 +151,8 @@ Definitions: [metrics.py](../../bot/evaluation/metrics.py).
 Baton's thresholds (target ≤ {target:.0%} wrong answers, learned on data/nlu.yml by 5-fold
 cross-validation): {report.thresholds_line(baton)}.
 
-Parse latency (Rasa `parse_message`, median / p95): Baton {baton.parse_ms_median:.1f} / {baton.parse_ms_p95:.1f} ms
-{f"; baseline {baseline.parse_ms_median:.1f} / {baseline.parse_ms_p95:.1f} ms" if baseline else ""}.
+Parse latency (Rasa `parse_message`, median / p95): Baton {baton.parse_ms_median:.1f} / {baton.parse_ms_p95:.1f} ms{
+f"; baseline {baseline.parse_ms_median:.1f} / {baseline.parse_ms_p95:.1f} ms" if baseline else ""}.
 NLU training time: Baton {baton.train_seconds:.0f} s{f"; baseline {baseline.train_seconds:.0f} s" if baseline else ""}.
 
 ![curve](store-curve.svg)

@@ -36,7 +36,8 @@ class TfidfIntentClassifier(IntentClassifier, GraphComponent):
     def get_default_config() -> Dict[str, Any]:
         defaults = text_model.TextModelConfig()
         return {"char_ngrams": list(defaults.char_ngrams), "word_ngrams": list(defaults.word_ngrams),
-                "C": defaults.C, "class_weight": defaults.class_weight, "max_iter": defaults.max_iter,
+                "C": defaults.C, "gate_C": defaults.gate_C, "class_weight": defaults.class_weight,
+                "out_of_scope_gate": defaults.out_of_scope_gate, "max_iter": defaults.max_iter,
                 "ranking_length": 10}
 
     @staticmethod

@@ -70,6 +70,6 @@ def test_replay_reduces_the_live_policy_to_the_intent_acted_on():
     assert acted_on(policy, parse("order_status", 0.65, ("track_shipment", 0.6))) is None  # ambiguous
     assert acted_on(policy, parse("request_human", 0.2)) == "request_human"         # routed by rule
     assert acted_on(policy, parse("complaint", 0.9)) == "complaint"
-    assert acted_on(policy, parse("out_of_scope", 0.9)) == "out_of_scope"           # out-of-scope reply
+    assert acted_on(policy, parse("out_of_scope", 0.9)) is None                     # a miss, never an answer
     assert acted_on(policy, parse("order_status", 0.99, text="my lawyer asks")) is None  # business rule
     assert acted_on(policy, parse("nlu_fallback", 0.3)) is None

@@ -78,3 +78,10 @@ def test_per_intent_thresholds_let_a_reliable_intent_answer_more():
     assert score(per, items).wrong == 0
     assert score(per, items).right > score(g, items).right
     assert per.intent_thresholds["a"] < per.intent_thresholds["b"]
+
+
+def test_an_out_of_scope_prediction_is_a_miss_at_any_confidence():
+    policy = HandoffPolicy(PolicyConfig(confidence_threshold=0.5))
+    first = policy.decide(parse("out_of_scope", 0.95), 0)
+    assert first.verdict is Verdict.REPHRASE and "out of scope" in first.detail
+    assert policy.decide(parse("out_of_scope", 0.95), 1).hands_off
