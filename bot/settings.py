@@ -45,10 +45,8 @@ class Settings(BaseSettings):
     console_origins: List[str] = Field(default_factory=list)
     secure_cookies: bool = False
 
-    # Handoff policy. The threshold is the one `baton evaluate --config config.yml` chose
-    # for the production model (docs/evaluation/production/report.md): the most answers
-    # with at most 3% of them wrong. At 0.9 the margin check adds nothing on that curve;
-    # 0.10 stays as a guard for teams that lower the threshold.
+    # Handoff policy. These two apply when set explicitly, or when there is no learned
+    # thresholds file (handoff_thresholds_path below, written by `baton evaluate`).
     confidence_threshold: float = 0.90
     ambiguity_margin: float = 0.10
     max_consecutive_misses: int = 2
