@@ -42,7 +42,7 @@ class LearnedThresholds:
     @classmethod
     def read(cls, path: Path) -> "LearnedThresholds":
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        intents = {str(k): float(v) for k, v in (raw.get("intents") or {}).items()}
+        intents = {str(k): float(v) for k, v in (raw.get("per_intent") or {}).items()}
         for value in [raw["default"], raw["margin"], *intents.values()]:
             if not 0.0 <= float(value) <= 1.0:
                 raise ValueError(f"{path}: thresholds must be between 0 and 1, got {value}")
@@ -52,7 +52,8 @@ class LearnedThresholds:
     def write(self, path: Path) -> None:
         body = {"default": round(self.default, 3), "margin": round(self.margin, 3),
                 "target_wrong_answer_rate": self.target_wrong_answer_rate,
-                "intents": {k: round(v, 3) for k, v in sorted(self.intents.items())},
+                # not "intents": Rasa would take a file with that key in data/ for a domain
+                "per_intent": {k: round(v, 3) for k, v in sorted(self.intents.items())},
                 "provenance": self.provenance}
         header = ("# Written by `baton evaluate`; read by `baton serve` at start (settings:\n"
                   "# handoff_thresholds_path). Confidence below an intent's threshold (or `default`),\n"
