@@ -58,6 +58,7 @@ class Measurement:
     parse_ms_p95: float
     choice: Optional[Choice] = None
     handled: List[Handled] = field(default_factory=list)
+    compute_seconds: float = 0.0  # every training and parsing job behind this measurement
 
 
 def without_fallback(parse: NluParse) -> NluParse:
@@ -98,7 +99,8 @@ def measure(system: System, data: DataSet, cache: Path, target: float, nice: int
                          policy.routed_intents)) for t in CURVE_THRESHOLDS]
     return Measurement(system.name, data.name, policy, figures(items, policy.routed_intents),
                        per_intent(items, policy.routed_intents), curve, final.train_seconds,
-                       final.parse_ms_median, final.parse_ms_p95, choice, items)
+                       final.parse_ms_median, final.parse_ms_p95, choice, items,
+                       sum(r.job_seconds for r in results))
 
 
 def mean_figures(parts: Sequence[Figures]) -> Dict[str, float]:
