@@ -165,8 +165,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from bot.evaluation import evaluate
 
     settings = _settings(args)
+    thresholds = None if args.no_write else (Path(args.thresholds) if args.thresholds
+                                             else settings.handoff_thresholds_path)
     evaluate(settings.data_dir, Path(args.out), config_name=args.config, seed=args.seed,
-             holdout=args.holdout)
+             target=args.target_wrong, thresholds_path=thresholds, baseline=args.baseline,
+             banking77=args.banking77, seeds=tuple(args.seeds),
+             results_md=Path(args.results) if args.results else None, time_training=args.time_training,
+             nice=args.nice, baseline_seeds=tuple(args.baseline_seeds) if args.baseline_seeds else None)
     return 0
 
 
@@ -253,12 +258,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--demo", action="store_true", help="seed demo accounts and data, print logins")
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("evaluate", help="held-out intent accuracy and the handoff threshold curve")
+    p = sub.add_parser("evaluate", help="learn the handoff thresholds; automation, wrong answers and "
+                                        "out-of-scope recall on the store test set")
     common(p)
-    p.add_argument("--config", default="config-fast.yml", help="config inside data/ to evaluate")
-    p.add_argument("--out", default=str(PROJECT_ROOT / "docs" / "evaluation" / "fast"), help="report directory")
-    p.add_argument("--seed", type=int, default=7, help="split seed")
-    p.add_argument("--holdout", type=float, default=0.2, help="held-out fraction per intent")
+    p.add_argument("--config", default="config.yml", help="config inside data/ to evaluate (default config.yml)")
+    p.add_argument("--out", default=str(PROJECT_ROOT / "docs" / "evaluation"), help="report directory")
+    p.add_argument("--target-wrong", type=float, default=0.02,
+                   help="wrong-answer rate the thresholds are chosen for (default 0.02)")
+    p.add_argument("--thresholds", help="where to write the learned thresholds "
+                                        "(default: the server's handoff_thresholds_path, data/handoff_thresholds.yml)")
+    p.add_argument("--no-write", action="store_true", help="measure only; leave the thresholds file alone")
+    p.add_argument("--baseline", action="store_true", help="also measure the plain Rasa pipeline (slower)")
+    p.add_argument("--banking77", action="store_true", help="also measure Banking77's open-set protocol")
+    p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="Banking77 seeds (default 1 2 3)")
+    p.add_argument("--baseline-seeds", type=int, nargs="+",
+                   help="Banking77 seeds for the (slow) baseline; default: the same as --seeds")
+    p.add_argument("--results", help="write the NLU section of this markdown file (benchmarks/RESULTS.md)")
+    p.add_argument("--time-training", action="store_true", help="also time `baton train` of the config from scratch")
+    p.add_argument("--seed", type=int, default=7, help="cross-validation seed")
+    p.add_argument("--nice", type=int, default=0, help="run training at this niceness (shared machines)")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("migrate", help="create or upgrade the database schema")

@@ -211,11 +211,7 @@ class ConversationFlow:
         if decision.hands_off:
             return decision.reason.value if decision.reason else "handoff"
         if parse is not None and parse.intent:
-            threshold = self.policy.config.confidence_threshold
-            threshold_for = getattr(self.policy, "threshold_for", None)
-            if callable(threshold_for):
-                threshold = threshold_for(parse.intent)
-            if parse.confidence < threshold + self.review_margin:
+            if parse.confidence < self.policy.config.threshold_for(parse.intent) + self.review_margin:
                 return "uncertain_answer"
         return None
 

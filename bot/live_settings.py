@@ -83,6 +83,8 @@ class LiveSettings:
                     log.warning("ignoring stored setting %s: %s", key, exc)
         if "business_rule_keywords" in values:
             values["business_rule_keywords"] = tuple(k.lower() for k in values["business_rule_keywords"])
+        if "confidence_threshold" in values:
+            values["intent_thresholds"] = {}   # one threshold set in the console means one threshold
         review_margin = values.pop("review_margin", self.base_review_margin)
         self.policy.config = dataclasses.replace(self.base, **values)
         self.flow.review_margin = review_margin

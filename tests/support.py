@@ -170,13 +170,13 @@ def make_settings(database_url: str, model: Path, **overrides: Any) -> Settings:
     values: Dict[str, Any] = dict(database_url=database_url, model_path=model, port=free_port(),
                                   secret_key="test-secret-" + uuid.uuid4().hex, admin_token="test-admin-token",
                                   identity_secret="test-identity-secret",
-                                  bot_timeout_seconds=5.0,
                                   # every test client is 127.0.0.1: per-address limits would count the
                                   # whole suite as one client (tests of those limits set their own)
                                   login_attempts_per_minute_per_address=10_000,
                                   new_sessions_per_minute_per_ip=10_000,
-                                  # the fast test model's own measured choice (docs/evaluation/fast)
-                                  confidence_threshold=0.65)
+                                  # The thresholds `baton evaluate` learned (data/handoff_thresholds.yml)
+                                  # apply: the fast config shares the production NLU pipeline.
+                                  bot_timeout_seconds=5.0)
     values.update(overrides)
     return Settings(**values)
 
