@@ -140,6 +140,19 @@ async def ready(request: web.Request) -> web.Response:
                          status=200 if ok else 503)
 
 
+def _evaluator(settings: Settings, policy: HandoffPolicy):
+    """Each trained model is scored on the fixed test set through the live policy, off the loop."""
+    async def evaluate(model_path: Path):
+        from bot.model_evaluation import evaluate_model
+
+        if not settings.evaluation_test_file.is_file():
+            return {"error": f"no test file at {settings.evaluation_test_file.name}"}
+        return await asyncio.get_running_loop().run_in_executor(
+            None, evaluate_model, model_path, settings.evaluation_test_file, policy.config)
+
+    return evaluate
+
+
 def _context_provider(settings: Settings, store: Store) -> ContextProvider:
     return HttpContextProvider(settings.crm_url) if settings.crm_url else DatabaseContextProvider(store.catalogue)
 
@@ -165,7 +178,7 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
     review_inbox = ReviewInbox(store.review, project, bus, lambda: raw_engine.intents)
     people = lambda: [*policy.config.always_human_intents, *policy.config.human_request_intents]  # noqa: E731
     training = TrainingJobs(store.models, store.settings, project, bus, settings.models_dir,
-                            evaluate=None, handed_to_people=people)
+                            evaluate=_evaluator(settings, policy), handed_to_people=people)
     activation = ModelActivation(store.models, store.settings, raw_engine, bus)
     accounts = Accounts(store.accounts)
     actions = AgentActions(conversations, store.accounts, bot, bus)

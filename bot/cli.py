@@ -162,9 +162,11 @@ def _announce(app) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if args.model_path is not None or args.test is not None:
+        return _evaluate_one_model(args, settings)
     from bot.evaluation import evaluate
 
-    settings = _settings(args)
     thresholds = None if args.no_write else (Path(args.thresholds) if args.thresholds
                                              else settings.handoff_thresholds_path)
     evaluate(settings.data_dir, Path(args.out), config_name=args.config, seed=args.seed,
@@ -172,6 +174,28 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
              banking77=args.banking77, seeds=tuple(args.seeds),
              results_md=Path(args.results) if args.results else None, time_training=args.time_training,
              nice=args.nice, baseline_seeds=tuple(args.baseline_seeds) if args.baseline_seeds else None)
+    return 0
+
+
+def _evaluate_one_model(args: argparse.Namespace, settings) -> int:
+    """`baton evaluate --model M --test FILE`: one model on one labelled file, as JSON on stdout."""
+    import json
+
+    from bot.handoff import PolicyConfig
+    from bot.model_evaluation import evaluate_model
+
+    model = Path(args.model_path) if args.model_path else settings.model_path
+    test = Path(args.test) if args.test else settings.evaluation_test_file
+    for what, path in (("model", model), ("test file", test)):
+        if not path.is_file():
+            print(f"error: no {what} at {path}", file=sys.stderr)
+            return 2
+    try:
+        result = evaluate_model(model, test, PolicyConfig.from_settings(settings), args.target_wrong)
+    except Exception as exc:
+        print(f"error: could not evaluate {model.name} on {test.name}: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(result, indent=2))
     return 0
 
 
@@ -276,6 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results", help="write the NLU section of this markdown file (benchmarks/RESULTS.md)")
     p.add_argument("--time-training", action="store_true", help="also time `baton train` of the config from scratch")
     p.add_argument("--seed", type=int, default=7, help="cross-validation seed")
+    p.add_argument("--test", help="with --model: a labelled Rasa NLU file (out_of_scope examples included) "
+                                  "to evaluate that model on; prints JSON")
     p.add_argument("--nice", type=int, default=0, help="run training at this niceness (shared machines)")
     p.set_defaults(func=cmd_evaluate)
 

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///baton.db"
     model_path: Path = PROJECT_ROOT / "models" / "baton.tar.gz"
     models_dir: Path = PROJECT_ROOT / "models" / "versions"   # where the workbench keeps trained versions
+    # The fixed test set every trained model is evaluated on (out-of-scope messages included).
+    evaluation_test_file: Path = PROJECT_ROOT / "benchmarks" / "nlu" / "store_test.yml"
     data_dir: Path = PROJECT_ROOT / "data"
     host: str = "127.0.0.1"
     port: int = 5005

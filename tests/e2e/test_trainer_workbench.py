@@ -173,6 +173,10 @@ async def test_train_activate_under_load_and_roll_back(workbench):
         assert finished["training"]["stage"] == "done", finished
         status, listing = await call(trainer, workbench, "GET", "/api/models")
         assert listing["models"][0]["id"] == model_id and listing["models"][0]["status"] == "ready"
+        status, detail = await call(trainer, workbench, "GET", f"/api/models/{model_id}")
+        evaluation = detail["model"]["evaluation"]
+        assert evaluation["test_set"]["out_of_scope"] > 0 and 0 < evaluation["overall"]["automation"] <= 1
+        assert evaluation["curve"] and evaluation["intents"] and sum(evaluation["histogram"]["correct"]) > 0
 
         # Activate while customers keep writing: every message is answered, none lost.
         async def customer(i):
