@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import shutil
+import tempfile
 import socket
 import subprocess
 import sys
@@ -177,6 +179,13 @@ def make_settings(database_url: str, model: Path, **overrides: Any) -> Settings:
                                   # The thresholds `baton evaluate` learned (data/handoff_thresholds.yml)
                                   # apply: the fast config shares the production NLU pipeline.
                                   bot_timeout_seconds=5.0)
+    if "data_dir" not in overrides:
+        # A server's own copy of data/: the workbench API edits and trains what it is given, and a
+        # test must never change the project's own files.
+        copy = Path(tempfile.mkdtemp(prefix="baton-test-data-")) / "data"
+        shutil.copytree(PROJECT_ROOT / "data", copy)
+        values["data_dir"] = copy
+        values["models_dir"] = copy.parent / "models"
     values.update(overrides)
     return Settings(**values)
 

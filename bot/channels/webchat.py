@@ -248,9 +248,9 @@ class WebChatNamespace(SafeNamespace):
         session = await self.get_session(sid)
         if not session.get("identity"):
             return await self.refuse(sid, "no_session", "Send session_request first.")
-        if not isinstance(data, dict):
+        if not isinstance(data, dict) or not isinstance(data.get("typing"), bool):
             return await self.refuse(sid, "malformed", "typing expects {typing: true|false}.")
-        typing = bool(data.get("typing"))
+        typing = data["typing"]
         now = time.monotonic()
         # A customer's keyboard reaches every console: only changes, and starts at most every
         # TYPING_MIN_INTERVAL. A stop always goes out, or consoles would show "typing…" after the

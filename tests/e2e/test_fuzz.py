@@ -114,7 +114,10 @@ def valid_values(known: Known) -> Dict[str, Any]:
             "password": "Fuzzy-" + uuid.uuid4().hex[:10], "role": "agent", "display_name": "Fuzz",
             "capacity": 3, "active": True, "shortcut": "fz" + uuid.uuid4().hex[:4], "status": "away",
             "after_id": 0, "conversation_id": known.conversation_id, "session_id": None,
-            "customData": {"page": "/"}, "baton_protocol": 1}
+            "customData": {"page": "/"}, "baton_protocol": 1, "message_ids": [known.message_id],
+            "action": "dismiss", "example": "hello there", "version": None, "examples": ["fuzzy example"],
+            "old": "hello", "new": "hello again", "from_intent": "greet", "to_intent": "goodbye", "name": "fuzz_intent",
+            "response": "A fuzzed answer.", "texts": ["A fuzzed answer."], "config": "config-fast.yml"}
 
 
 def body_shapes() -> List[Tuple[str, ...]]:
@@ -231,6 +234,10 @@ def fuzzed(request, tmp_path_factory, faulty_engine, model_path):
                                     customer_messages_per_minute=UNLIMITED,
                                     rest_messages_per_minute_per_sender=UNLIMITED,
                                     rest_requests_per_minute_per_address=UNLIMITED), faulty_engine).start()
+    # Fuzzed bodies may edit its own copy of the training data, but never start a training run:
+    # with no config file in that copy, every request to train is refused (422).
+    for config in live.settings.data_dir.glob("config*.yml"):
+        config.unlink()
     live.backend = request.param
     yield live
     live.stop()
