@@ -11,7 +11,9 @@ stored. A good one is committed (`flow.accept`) and answered at once with an emp
 Outbound uses the `twilio` library (already installed with Rasa) with its asyncio transport,
 `AsyncTwilioHttpClient` (aiohttp) and `messages.create_async`: the synchronous default client
 would block the event loop for each API round trip. Its Messages API base URL is the
-`base_url` setting, so tests run it against a local server that speaks Twilio's API.
+`base_url` setting, so tests run it against a local server that speaks Twilio's API. (Measured:
+twilio 8.2's `AsyncTwilioHttpClient` stores its `timeout` argument but passes each request
+`timeout=None`, i.e. no timeout at all; the channel bounds every call itself.)
 
 Twilio's Messages API has no idempotency key, so the channel is `at_most_once`: a send whose
 answer never came is not repeated (see `bot/channels/delivery.py`). Each message asks for status
@@ -27,6 +29,7 @@ its variable.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from datetime import datetime, timedelta, timezone
@@ -225,7 +228,9 @@ class TwilioChannel(OutboundChannel):
         if self.public_url and idempotency_key:
             params["status_callback"] = f"{self.public_url}/webhooks/{self.name}/status?outbox={idempotency_key}"
         try:
-            sent = await self._api().messages.create_async(to=to, **params)
+            # AsyncTwilioHttpClient keeps its `timeout` argument but never applies it (8.2): bound it here.
+            sent = await asyncio.wait_for(self._api().messages.create_async(to=to, **params),
+                                          self.credentials.timeout_seconds)
         except TwilioRestException as exc:
             detail = f"{exc.msg} (error {exc.code})" if exc.code else str(exc.msg)
             raise status_failure("Twilio", exc.status, detail, self.scrub)
