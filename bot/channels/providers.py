@@ -10,6 +10,7 @@ from typing import List, Optional
 from bot.channels.base import OutboundChannel
 from bot.channels.credentials import ChannelCredentials
 from bot.channels.delivery import DeliveryReports
+from bot.channels.telegram import TelegramChannel
 from bot.channels.twilio import twilio_channels
 from bot.channels.webhooks import Scrubber
 from bot.conversation import ConversationFlow
@@ -32,4 +33,6 @@ def provider_channels(credentials: ChannelCredentials, deps: ProviderDeps) -> Li
     channels: List[OutboundChannel] = []
     channels += twilio_channels(credentials.twilio, credentials.whatsapp, credentials.whatsapp_on_twilio_path,
                                 **common)
+    if credentials.telegram is not None:
+        channels.append(TelegramChannel(credentials.telegram, deps.flow, deps.max_chars, scrub))
     return channels

@@ -61,6 +61,10 @@ class Scrubber:
     def __init__(self, secrets: Iterable[Optional[str]]) -> None:
         self._secrets: List[str] = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
 
+    def also(self, *values: Optional[str]) -> "Scrubber":
+        """This scrubber, with more secret values (a derived webhook secret)."""
+        return Scrubber([*self._secrets, *values])
+
     def __call__(self, text: str) -> str:
         for value in self._secrets:
             text = text.replace(value, "***")
