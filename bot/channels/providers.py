@@ -10,6 +10,7 @@ from typing import List, Optional
 from bot.channels.base import OutboundChannel
 from bot.channels.credentials import ChannelCredentials
 from bot.channels.delivery import DeliveryReports
+from bot.channels.meta import meta_channels
 from bot.channels.telegram import TelegramChannel
 from bot.channels.twilio import twilio_channels
 from bot.channels.webhooks import Scrubber
@@ -33,6 +34,9 @@ def provider_channels(credentials: ChannelCredentials, deps: ProviderDeps) -> Li
     channels: List[OutboundChannel] = []
     channels += twilio_channels(credentials.twilio, credentials.whatsapp, credentials.whatsapp_on_twilio_path,
                                 **common)
+    channels += meta_channels(credentials.facebook, credentials.instagram, flow=deps.flow,
+                              conversations=deps.conversations, reports=deps.reports, max_chars=deps.max_chars,
+                              scrub=scrub)
     if credentials.telegram is not None:
         channels.append(TelegramChannel(credentials.telegram, deps.flow, deps.max_chars, scrub))
     return channels
