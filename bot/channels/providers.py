@@ -10,6 +10,7 @@ from typing import List, Optional
 from bot.channels.base import OutboundChannel
 from bot.channels.credentials import ChannelCredentials
 from bot.channels.delivery import DeliveryReports
+from bot.channels.email import EmailChannel
 from bot.channels.meta import meta_channels
 from bot.channels.telegram import TelegramChannel
 from bot.channels.twilio import twilio_channels
@@ -39,4 +40,6 @@ def provider_channels(credentials: ChannelCredentials, deps: ProviderDeps) -> Li
                               scrub=scrub)
     if credentials.telegram is not None:
         channels.append(TelegramChannel(credentials.telegram, deps.flow, deps.max_chars, scrub))
+    if credentials.email is not None:
+        channels.append(EmailChannel(credentials.email, deps.flow, deps.conversations, deps.max_chars, scrub))
     return channels

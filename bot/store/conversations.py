@@ -550,6 +550,17 @@ class ConversationStore:
             value = value.replace(tzinfo=utcnow().tzinfo)   # SQLite hands back naive UTC
         return value
 
+    async def thread_ids(self, conversation_id: int) -> List[str]:
+        """The provider ids of a conversation's messages, oldest first: the customer's (as their channel
+        numbered them) and ours (as the provider accepted them). E-mail threads replies with them."""
+        async with self.sessions() as session:
+            rows = (await session.execute(
+                select(Message.sender, Message.channel_message_id, OutboxItem.provider_message_id)
+                .outerjoin(OutboxItem, OutboxItem.message_id == Message.id)
+                .where(Message.conversation_id == conversation_id).order_by(Message.id))).all()
+        ids = [ours if sender != SenderKind.CUSTOMER.value else theirs for sender, theirs, ours in rows]
+        return [i for i in ids if i]
+
     async def message_conversation(self, message_id: int) -> Optional[int]:
         async with self.sessions() as session:
             return (await session.execute(select(Message.conversation_id).where(
