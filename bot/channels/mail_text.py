@@ -21,9 +21,10 @@ from html.parser import HTMLParser
 from typing import List, Optional, Tuple
 
 # "On Tue, 3 Dec 2026 at 10:00, Ada <ada@example.com> wrote:" and its siblings in other languages.
+# (German and Dutch name the writer after the verb: "Am … schrieb Ada <ada@example.com>:".)
 _ATTRIBUTION = re.compile(
-    r"^\s*(on\b.{0,300}\bwrote|am\b.{0,300}\bschrieb|le\b.{0,300}\ba écrit|el\b.{0,300}\bescribió"
-    r"|op\b.{0,300}\bschreef|il\b.{0,300}\bha scritto)\s*:\s*$", re.IGNORECASE)
+    r"^\s*(on\b.{0,300}\bwrote|am\b.{0,300}\bschrieb\b.{0,300}|le\b.{0,300}\ba écrit"
+    r"|el\b.{0,300}\bescribió|op\b.{0,300}\bschreef\b.{0,300}|il\b.{0,300}\bha scritto)\s*:\s*$", re.IGNORECASE)
 _ORIGINAL = re.compile(r"^\s*-{2,}\s*(original message|ursprüngliche nachricht|message d'origine)\s*-{2,}\s*$",
                        re.IGNORECASE)
 _HEADER_LINE = re.compile(r"^\s*\*?(from|von|de)\s*:\*?\s+\S", re.IGNORECASE)
