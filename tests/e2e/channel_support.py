@@ -21,6 +21,8 @@ async def start_baton(folder: Path, credentials: Dict[str, Any], engine: Any, mo
     path.write_text(yaml.safe_dump(credentials), encoding="utf-8")
     settings = make_settings(f"sqlite+aiosqlite:///{folder}/baton.db", model, credentials=path,
                              public_url=PUBLIC_URL, delivery_base_delay_seconds=0.2, **overrides)
+    # Browsers in the tests open the console at the server's own address, not through the proxy.
+    settings.console_origins = [f"http://127.0.0.1:{settings.port}"]
     live = LiveServer(settings, engine)
     return await asyncio.get_running_loop().run_in_executor(None, live.start)
 
