@@ -50,6 +50,9 @@ from bot.domain import CustomerClaims, InboundMessage, OutboundMessage
 from bot.store.conversations import ConversationStore
 
 log = logging.getLogger(__name__)
+# The twilio client logs ten INFO lines per request (never the auth token); only its problems matter here.
+HTTP_LOG = log.getChild("http")
+HTTP_LOG.setLevel(logging.WARNING)
 
 SMS = "twilio"
 WHATSAPP = "whatsapp"
@@ -101,7 +104,7 @@ class TwilioChannel(OutboundChannel):
 
     def _api(self) -> Client:
         if self._client is None:  # created on the running loop: its aiohttp session belongs to it
-            self._http = AsyncTwilioHttpClient(timeout=self.credentials.timeout_seconds)
+            self._http = AsyncTwilioHttpClient(timeout=self.credentials.timeout_seconds, logger=HTTP_LOG)
             self._client = Client(self.credentials.account_sid, self.credentials.auth_token,
                                   http_client=self._http)
             self._client.api.base_url = self.credentials.base_url.rstrip("/")
