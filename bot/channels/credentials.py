@@ -136,7 +136,7 @@ class EmailCredentials:
     timeout_seconds: float = 20.0
     max_message_bytes: int = 10 * 1024 * 1024
 
-    required = ("from_address",)
+    required = ("from_address", "smtp_host")
 
 
 @dataclass(frozen=True)
@@ -207,8 +207,16 @@ def _coerce(section: str, name: str, kind: Any, value: Any) -> Any:
             return float(value)
         if "int" in kind:
             return int(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and name.endswith("number"):
+            # YAML reads +15550100 as the integer 15550100: the plus (and any leading zero) is gone.
+            raise CredentialsError(f'credentials: quote {section}.{name} ("+15550100"): unquoted, YAML reads it '
+                                   "as a number")
+    except CredentialsError:
+        raise
     except (TypeError, ValueError):
-        raise CredentialsError(f"credentials: {section}.{name} must be a {kind.replace('Optional[', '')[:20]}")
+        plain = kind.replace("Optional[", "").rstrip("]")
+        # The value itself is not repeated: it may be a secret in the wrong key.
+        raise CredentialsError(f"credentials: {section}.{name} must be a {plain}")
     return str(value)
 
 

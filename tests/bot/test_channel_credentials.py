@@ -59,7 +59,7 @@ def test_rasas_whatsapp_through_the_twilio_section_keeps_rasas_webhook_path(tmp_
 
 def test_the_environment_configures_and_overrides(tmp_path):
     path = tmp_path / "credentials.yml"
-    path.write_text("email:\n  from_address: a@shop.test\n  smtp_port: 25\n")
+    path.write_text("email:\n  from_address: a@shop.test\n  smtp_host: mail.shop.test\n  smtp_port: 25\n")
     creds = load(path, environ={"BATON_EMAIL_SMTP_PORT": "2525", "BATON_EMAIL_SMTP_PASSWORD": "pw",
                                 "BATON_INSTAGRAM_VERIFY": "v", "BATON_INSTAGRAM_SECRET": "s",
                                 "BATON_INSTAGRAM_PAGE_ACCESS_TOKEN": "p", "BATON_INSTAGRAM_HUMAN_AGENT_TAG": "true"})
@@ -78,6 +78,12 @@ def test_a_missing_key_or_a_bad_value_stops_start_up_naming_it(tmp_path):
         load(path, environ={})
     path.write_text("twilio:\n  account_sid: AC1\n  auth_token: t\n  twilio_number: '+1'\n  x: ${UNSET_VAR}\n")
     with pytest.raises(CredentialsError, match="UNSET_VAR"):
+        load(path, environ={})
+    path.write_text("twilio:\n  account_sid: AC1\n  auth_token: t\n  twilio_number: +15550100\n")
+    with pytest.raises(CredentialsError, match="quote twilio.twilio_number"):
+        load(path, environ={})
+    path.write_text("email:\n  from_address: a@shop.test\n")
+    with pytest.raises(CredentialsError, match="smtp_host"):
         load(path, environ={})
 
 

@@ -3,6 +3,7 @@ and a live Baton with the real model behind a public URL, as behind a proxy."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import timedelta
 
@@ -157,8 +158,9 @@ async def test_a_webhook_twilio_repeats_is_stored_once_and_answered_once(world):
     assert len([m for m in fake.sent if m["to"] == customer]) == len(replies) >= 1
 
 
-async def test_after_an_outage_the_reply_is_delivered_exactly_once(world):
+async def test_after_an_outage_the_reply_is_delivered_exactly_once(world, caplog):
     fake, live = world
+    caplog.set_level(logging.DEBUG)
     customer = customer_number()
     await fake.message_from(SMS_HOOK, customer, SMS_NUMBER, "I want to talk to a person")
     await fake.wait_for(lambda m: m["to"] == customer)
@@ -178,6 +180,7 @@ async def test_after_an_outage_the_reply_is_delivered_exactly_once(world):
     assert fake.refused == 3
     assert delivery["status"] == "sent" and delivery["attempts"] == 4 and delivery["error"] is None
     assert len([m for m in fake.sent if m["body"] == "Your refund is on its way."]) == 1
+    assert "delivery of message" in caplog.text and TOKEN not in caplog.text   # the failures were logged, no secret
 
 
 async def _pending_with_error(live, conversation_id, text):
