@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test unit screenshots train evaluate venv chromium rasa-webchat services clean help
+.PHONY: run test unit screenshots train evaluate bench-nlu venv chromium rasa-webchat services clean help
 
 help:
 	@echo "make run       set up (venv, model, database) and start Baton on SQLite"
@@ -17,7 +17,8 @@ help:
 	@echo "make unit      the fast unit tests only (no model, about ten seconds)"
 	@echo "make screenshots  refresh the pictures in docs/ from the browser tests"
 	@echo "make train     retrain the model from data/"
-	@echo "make evaluate  held-out accuracy and the handoff threshold curve (docs/evaluation)"
+	@echo "make evaluate  learn the handoff thresholds; the three figures on the store test set (docs/evaluation)"
+	@echo "make bench-nlu Baton vs plain Rasa on the store set and Banking77 (benchmarks/RESULTS.md, ~40 min)"
 
 $(STAMP): pyproject.toml constraints.txt
 	@if [ ! -x $(PY) ]; then \
@@ -39,7 +40,11 @@ train: $(STAMP)
 	$(BATON) train --out $(MODEL)
 
 evaluate: $(STAMP)
-	$(BATON) evaluate --config config.yml --out docs/evaluation/production
+	$(BATON) evaluate --config config.yml --out docs/evaluation
+
+bench-nlu: $(STAMP)
+	$(BATON) evaluate --config config.yml --out docs/evaluation --baseline --banking77 --seeds 1 2 3 \
+	  --time-training --nice 5 --results benchmarks/RESULTS.md
 
 run: $(STAMP) $(MODEL)
 	$(BATON) serve --demo --model $(MODEL)

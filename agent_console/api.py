@@ -6,7 +6,6 @@ built from the one action table in `actions.py`, shared with the Socket.IO names
 
 from __future__ import annotations
 
-import re
 from typing import Any, Dict
 
 from aiohttp import web
@@ -15,11 +14,11 @@ from agent_console.accounts import AccountError
 from agent_console.actions import ACTIONS, Action, run_action
 from agent_console.auth import COOKIE, error, json_response, requires, user_from_request
 from agent_console.schemas import (
-    BadRequest, Body, CannedBody, LoginBody, NewUserBody, PasswordBody, UserChangeBody, parse, path_id,
+    BadRequest, Body, CannedBody, LoginBody, NewUserBody, PasswordBody, UserChangeBody, is_number, parse, path_id,
 )
 from bot import jsonsafe
 from bot.client_address import client_address, peer_of_request
-from bot.domain import ADMIN_ROLES, AGENT_ROLES, ANY_ROLE, TRAINER_ROLES
+from bot.domain import ADMIN_ROLES, AGENT_ROLES, ANY_ROLE
 from bot.store.catalogue import DuplicateShortcut
 from bot.store.conversations import OPEN_STATUSES, NotFound
 from bot.views import all_json
@@ -110,7 +109,7 @@ async def list_conversations(request: web.Request) -> web.Response:
     if unknown:
         return error(400, "bad_status", f"unknown status {unknown[0][:40]!r}; use one of {', '.join(STATUSES)}")
     raw_limit = request.query.get("limit", "100")
-    if not re.fullmatch(r"[0-9]{1,6}", raw_limit):
+    if not is_number(raw_limit) or len(raw_limit) > 6:
         return error(400, "bad_limit", "limit must be a whole number")
     limit = min(max(int(raw_limit), 1), 500)
     identity = None
@@ -154,15 +153,6 @@ def _action_route(action: Action):
 
     handler.__name__ = f"http_{action.name}"
     return handler
-
-
-@requires(TRAINER_ROLES)
-async def review(request: web.Request) -> web.Response:
-    items = await request.app["services"].conversations.review_items()
-    return json_response({"items": [
-        {"message": m.as_json(), "conversation_id": m.conversation_id, "label": m.label,
-         "predicted": (m.nlu or {}).get("intent"),
-         "confidence": (m.nlu or {}).get("confidence")} for m in items]})
 
 
 @requires(ANY_ROLE)
@@ -299,7 +289,6 @@ def add_routes(app: web.Application) -> None:
         base = "/api/messages/{id}/" if action.subject == "message" else "/api/conversations/{id}/"
         r.add_post(base + action.http, _action_route(action))
     r.add_post("/api/messages/{id}/retry_delivery", retry_delivery)
-    r.add_get("/api/review", review)
     r.add_get("/api/intents", intents)
     r.add_get("/api/canned", list_canned)
     r.add_post("/api/canned", create_canned)

@@ -8,6 +8,7 @@ only guard. The agent actions come from the one action table (`actions.py`).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
 from http.cookies import CookieError, SimpleCookie
@@ -55,6 +56,7 @@ class AgentNamespace(SafeNamespace):
         self.context = context
         self.allowed_origins = list(allowed_origins)
         self._sids_by_login: Dict[str, Set[str]] = defaultdict(set)
+        self._closing: Set[asyncio.Task] = set()
 
     async def on_connect(self, sid: str, environ: Dict[str, Any], auth: Any = None) -> None:
         if not origin_allowed(environ.get("HTTP_ORIGIN"), self.allowed_origins):
@@ -101,8 +103,19 @@ class AgentNamespace(SafeNamespace):
         session = await self.get_session(sid)
         user = await self.accounts.user_for_digest(session.get("login"))
         if user is None:
-            await self.disconnect(sid)
+            self._disconnect_after_answer(sid)
         return user
+
+    def _disconnect_after_answer(self, sid: str) -> None:
+        """Close the socket once this event's answer is on its way.
+
+        python-socketio sends the acknowledgement after the handler returns; disconnecting inside
+        the handler would reach the client first, and the console would wait for an answer that
+        is never delivered. A task starts after the handler's answer was queued on the socket.
+        """
+        task = asyncio.get_running_loop().create_task(self.disconnect(sid))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     async def _authorised(self, sid: str, roles) -> UserView | Dict[str, Any]:
         user = await self._caller(sid)

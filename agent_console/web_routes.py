@@ -7,6 +7,7 @@ framed (clickjacking); the widget script is meant to be embedded, so it is not r
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 
 from aiohttp import web
@@ -22,11 +23,29 @@ CONSOLE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-
 CONSOLE_PREFIXES = ("/console", "/static/vendor/")
 
 
+# A file name Baton ships: no directories, no dot-files, short. aiohttp's own static handler
+# answered a 500 for a name longer than the file system allows (stat raised ENAMETOOLONG).
+SHIPPED_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
 def _file(path: Path, content_type: str, cache: str = "no-cache"):
     async def handler(request: web.Request) -> web.StreamResponse:
         if not path.is_file():
             return web.Response(status=404, text=f"{path.name} is missing from this installation")
         return web.FileResponse(path, headers={"Cache-Control": cache, "Content-Type": content_type})
+
+    return handler
+
+
+def _directory(root: Path):
+    """Files directly in `root`, by name; anything else is a 404."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        path = root / name
+        if not SHIPPED_NAME.fullmatch(name) or not path.is_file():
+            raise web.HTTPNotFound()
+        return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
 
     return handler
 
@@ -67,5 +86,5 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/widget.js", _file(WIDGET_DIR / "widget.js", "application/javascript; charset=utf-8"))
     r.add_get("/console", _file(CONSOLE_DIR / "index.html", "text/html; charset=utf-8"))
     r.add_get("/console/", _file(CONSOLE_DIR / "index.html", "text/html; charset=utf-8"))
-    r.add_static("/console/static/", CONSOLE_DIR, append_version=False)
-    r.add_static("/static/vendor/", VENDOR_DIR, append_version=False)
+    r.add_get("/console/static/{name}", _directory(CONSOLE_DIR))
+    r.add_get("/static/vendor/{name}", _directory(VENDOR_DIR))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from datetime import datetime, timezone
 from typing import Any, Optional
 
@@ -16,6 +17,7 @@ import socketio
 from aiohttp import web
 
 from agent_console import api as console_api
+from agent_console import training_api
 from agent_console import client_config
 from agent_console import web_routes
 from agent_console.accounts import Accounts
@@ -43,12 +45,16 @@ from bot.events import EventBus, EventName
 from bot.handoff import HandoffPolicy, PolicyConfig
 from bot.identity import IdentityVerifier
 from bot.labelling import Labelling
+from bot.live_settings import LiveSettings
+from bot.model_training import ModelActivation, TrainingJobs
+from bot.review_inbox import ReviewInbox
 from bot.sessions import SessionSigner
 from bot.settings import Settings
 from bot.socketio_safety import SafePacket
 from bot.store import Store
 from bot.store.conversations import ConversationStore
 from bot.store.database import migrate
+from bot.training_data.project import RasaProject
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +81,11 @@ class Services:
     agents: AgentNamespace
     login_throttle: LoginThrottle
     outbox_worker: OutboxWorker
+    project: RasaProject
+    review_inbox: ReviewInbox
+    training: TrainingJobs
+    activation: ModelActivation
+    live_settings: LiveSettings
 
 
 def _cors_origins(settings: Settings) -> Any:
@@ -133,6 +144,19 @@ async def ready(request: web.Request) -> web.Response:
                          status=200 if ok else 503)
 
 
+def _evaluator(settings: Settings, policy: HandoffPolicy):
+    """Each trained model is scored on the fixed test set through the live policy, off the loop."""
+    async def evaluate(model_path: Path):
+        from bot.model_evaluation import evaluate_model
+
+        if not settings.evaluation_test_file.is_file():
+            return {"error": f"no test file at {settings.evaluation_test_file.name}"}
+        return await asyncio.get_running_loop().run_in_executor(
+            None, evaluate_model, model_path, settings.evaluation_test_file, policy.config)
+
+    return evaluate
+
+
 def _context_provider(settings: Settings, store: Store) -> ContextProvider:
     return HttpContextProvider(settings.crm_url) if settings.crm_url else DatabaseContextProvider(store.catalogue)
 
@@ -149,8 +173,17 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
     identities = IdentityVerifier(settings.identity_secret)
     proxies = settings.trusted_proxy_networks
 
-    flow = ConversationFlow(conversations, bot, HandoffPolicy(PolicyConfig.from_settings(settings)), bus,
-                            model_wait_seconds=settings.model_wait_seconds)
+    policy_config = PolicyConfig.from_settings(settings)
+    policy = HandoffPolicy(policy_config)
+    flow = ConversationFlow(conversations, bot, policy, bus, model_wait_seconds=settings.model_wait_seconds,
+                            review_margin=settings.review_margin)
+    live_settings = LiveSettings(policy_config, settings.review_margin, store.settings, policy, flow, bus)
+    project = RasaProject(settings.data_dir)
+    review_inbox = ReviewInbox(store.review, project, bus, lambda: raw_engine.intents)
+    people = lambda: [*policy.config.always_human_intents, *policy.config.human_request_intents]  # noqa: E731
+    training = TrainingJobs(store.models, store.settings, project, bus, settings.models_dir,
+                            evaluate=_evaluator(settings, policy), handed_to_people=people)
+    activation = ModelActivation(store.models, store.settings, raw_engine, bus)
     accounts = Accounts(store.accounts)
     channels = ChannelRegistry()
 
@@ -204,7 +237,8 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
                         channels=channels, sio=sio, webchat=webchat, agents=agents,
                         login_throttle=LoginThrottle(settings.login_failures_per_account, 900.0,
                                                      settings.login_attempts_per_minute_per_address, 60.0),
-                        outbox_worker=worker)
+                        outbox_worker=worker, project=project, review_inbox=review_inbox, training=training,
+                        activation=activation, live_settings=live_settings)
 
     app = web.Application(middlewares=[web_routes.security_headers, origin_guard, console_api.bad_requests],
                           client_max_size=settings.max_body_bytes + 1024)
@@ -214,6 +248,7 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
     for provider in providers:
         provider.add_routes(app)
     console_api.add_routes(app)
+    training_api.add_routes(app)
     client_config.add_routes(app)
     web_routes.add_routes(app)
     app.router.add_get("/healthz", health)
@@ -224,8 +259,16 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
             await migrate(settings.database_url)
         await accounts.ensure_api_user()
         bot.backend = TrackerBackend(store.trackers, asyncio.get_running_loop())
+        await live_settings.load()
+        await store.models.abandon_unfinished()
         if owns_engine:
+            active = await store.models.active()
+            if active is not None and Path(active.path).is_file():
+                raw_engine.model_path = Path(active.path)   # a restart keeps the version trainers activated
+                activation.serving(active.id)
             raw_engine.start()
+            activation.start()
+        live_settings.start()
         await channels.start_all()
         worker.start()
         app["recovery"] = asyncio.get_running_loop().create_task(_finish_interrupted_turns(services))
@@ -243,6 +286,9 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
             await asyncio.wait_for(flow.drain(), 10)
         except asyncio.TimeoutError:
             log.warning("shutting down with background turns unfinished; they finish after the restart")
+        await training.stop()
+        await activation.stop()
+        await live_settings.stop()
         await worker.stop()
         await channels.stop_all()
         await bus.drain_briefly(2.0)

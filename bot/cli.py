@@ -15,7 +15,7 @@ from bot.settings import PROJECT_ROOT, Settings
 
 def _settings(args: argparse.Namespace) -> Settings:
     overrides = {}
-    for field in ("host", "port", "database_url", "model_path"):
+    for field in ("host", "port", "database_url", "model_path", "data_dir"):
         value = getattr(args, field, None)
         if value is not None:
             overrides[field] = value
@@ -162,11 +162,40 @@ def _announce(app) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if args.model_path is not None or args.test is not None:
+        return _evaluate_one_model(args, settings)
     from bot.evaluation import evaluate
 
-    settings = _settings(args)
+    thresholds = None if args.no_write else (Path(args.thresholds) if args.thresholds
+                                             else settings.handoff_thresholds_path)
     evaluate(settings.data_dir, Path(args.out), config_name=args.config, seed=args.seed,
-             holdout=args.holdout)
+             target=args.target_wrong, thresholds_path=thresholds, baseline=args.baseline,
+             banking77=args.banking77, seeds=tuple(args.seeds),
+             results_md=Path(args.results) if args.results else None, time_training=args.time_training,
+             nice=args.nice, baseline_seeds=tuple(args.baseline_seeds) if args.baseline_seeds else None)
+    return 0
+
+
+def _evaluate_one_model(args: argparse.Namespace, settings) -> int:
+    """`baton evaluate --model M --test FILE`: one model on one labelled file, as JSON on stdout."""
+    import json
+
+    from bot.handoff import PolicyConfig
+    from bot.model_evaluation import evaluate_model
+
+    model = Path(args.model_path) if args.model_path else settings.model_path
+    test = Path(args.test) if args.test else settings.evaluation_test_file
+    for what, path in (("model", model), ("test file", test)):
+        if not path.is_file():
+            print(f"error: no {what} at {path}", file=sys.stderr)
+            return 2
+    try:
+        result = evaluate_model(model, test, PolicyConfig.from_settings(settings), args.target_wrong)
+    except Exception as exc:
+        print(f"error: could not evaluate {model.name} on {test.name}: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(result, indent=2))
     return 0
 
 
@@ -243,6 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default="config.yml", help="config file inside data/ (default config.yml)")
     p.add_argument("--out", help="where to write the model (default: the configured model path)")
     p.add_argument("--if-missing", action="store_true", help="do nothing when the model already exists")
+    p.add_argument("--data-dir", dest="data_dir", type=Path, help="the Rasa project to train (default data/)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("serve", help="run Baton: channels, bot, agent console")
@@ -252,12 +282,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--demo", action="store_true", help="seed demo accounts and data, print logins")
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("evaluate", help="held-out intent accuracy and the handoff threshold curve")
+    p = sub.add_parser("evaluate", help="learn the handoff thresholds; automation, wrong answers and "
+                                        "out-of-scope recall on the store test set")
     common(p)
-    p.add_argument("--config", default="config-fast.yml", help="config inside data/ to evaluate")
-    p.add_argument("--out", default=str(PROJECT_ROOT / "docs" / "evaluation" / "fast"), help="report directory")
-    p.add_argument("--seed", type=int, default=7, help="split seed")
-    p.add_argument("--holdout", type=float, default=0.2, help="held-out fraction per intent")
+    p.add_argument("--config", default="config.yml", help="config inside data/ to evaluate (default config.yml)")
+    p.add_argument("--out", default=str(PROJECT_ROOT / "docs" / "evaluation"), help="report directory")
+    p.add_argument("--target-wrong", type=float, default=0.02,
+                   help="wrong-answer rate the thresholds are chosen for (default 0.02)")
+    p.add_argument("--thresholds", help="where to write the learned thresholds "
+                                        "(default: the server's handoff_thresholds_path, data/handoff_thresholds.yml)")
+    p.add_argument("--no-write", action="store_true", help="measure only; leave the thresholds file alone")
+    p.add_argument("--baseline", action="store_true", help="also measure the plain Rasa pipeline (slower)")
+    p.add_argument("--banking77", action="store_true", help="also measure Banking77's open-set protocol")
+    p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="Banking77 seeds (default 1 2 3)")
+    p.add_argument("--baseline-seeds", type=int, nargs="+",
+                   help="Banking77 seeds for the (slow) baseline; default: the same as --seeds")
+    p.add_argument("--results", help="write the NLU section of this markdown file (benchmarks/RESULTS.md)")
+    p.add_argument("--time-training", action="store_true", help="also time `baton train` of the config from scratch")
+    p.add_argument("--seed", type=int, default=7, help="cross-validation seed")
+    p.add_argument("--test", help="with --model: a labelled Rasa NLU file (out_of_scope examples included) "
+                                  "to evaluate that model on; prints JSON")
+    p.add_argument("--nice", type=int, default=0, help="run training at this niceness (shared machines)")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("migrate", help="create or upgrade the database schema")

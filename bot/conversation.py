@@ -57,12 +57,13 @@ class Accepted:
 
 class ConversationFlow:
     def __init__(self, conversations: ConversationStore, bot: Any, policy: HandoffPolicy, bus: EventBus,
-                 model_wait_seconds: float = 60.0) -> None:
+                 model_wait_seconds: float = 60.0, review_margin: float = 0.1) -> None:
         self.conversations = conversations
         self.bot = bot
         self.policy = policy
         self.bus = bus
         self.model_wait_seconds = model_wait_seconds
+        self.review_margin = review_margin   # answers this close above the threshold go to the trainers' inbox
         # One turn at a time per customer: a second message waits for the first's answer.
         self._locks: "weakref.WeakValueDictionary[tuple, asyncio.Lock]" = weakref.WeakValueDictionary()
         self._pending: set = set()   # turns running in the background (accept)
@@ -193,13 +194,31 @@ class ConversationFlow:
             return await self._hand_off(conversation, message, decision, parse, metadata, live, duplicate)
 
         misses = conversation.consecutive_misses + 1 if decision.verdict is Verdict.REPHRASE else 0
+        review = self._review_reason(decision, parse)
         outcome = await self.conversations.finish_turn(conversation, message.id, nlu, [
             MessageDraft(SenderKind.BOT, r.text, r.payload(), in_reply_to_id=message.id) for r in replies],
-            misses=misses)
+            misses=misses, review_reason=review)
         self.bus.publish(DomainEvent(EventName.BOT_REPLIED, conversation.id, tuple(outcome.messages),
                                      data={"verdict": decision.verdict.value, "live": live}))
+        self._queue_for_review(conversation.id, message, review)
         return TurnResult(conversation.id, message.id, outcome.messages, duplicate=duplicate, decision=decision,
                           status=outcome.conversation.status)
+
+    def _review_reason(self, decision: HandoffDecision, parse: Optional[NluParse]) -> Optional[str]:
+        """Why trainers should look at this message, if they should."""
+        if decision.verdict is Verdict.REPHRASE:
+            return "rephrase"
+        if decision.hands_off:
+            return decision.reason.value if decision.reason else "handoff"
+        if parse is not None and parse.intent:
+            if parse.confidence < self.policy.config.threshold_for(parse.intent) + self.review_margin:
+                return "uncertain_answer"
+        return None
+
+    def _queue_for_review(self, conversation_id: int, message: MessageView, reason: Optional[str]) -> None:
+        if reason:
+            self.bus.publish(DomainEvent(EventName.REVIEW_QUEUED, conversation_id, (message,),
+                                         data={"reason": reason}))
 
     async def _parse(self, text: str) -> Tuple[Optional[NluParse], Optional[BotFailure]]:
         if self.bot.status == "loading":
@@ -217,7 +236,8 @@ class ConversationFlow:
         reason = decision.reason.value if decision.reason else None
         outcome = await self.conversations.finish_turn(
             conversation, message.id, message.nlu,
-            handoff=HandoffWrite(reason, decision.detail, decision.priority, HANDOFF_TEXT))
+            handoff=HandoffWrite(reason, decision.detail, decision.priority, HANDOFF_TEXT), review_reason=reason)
+        self._queue_for_review(conversation.id, message, reason)
         if not outcome.handed_off:
             # Someone (an agent) moved it meanwhile; it is already in human hands.
             return TurnResult(conversation.id, message.id, [], duplicate=duplicate, decision=decision,

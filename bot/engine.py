@@ -43,6 +43,10 @@ class BotCrashed(BotFailure):
     """Rasa raised while handling the message."""
 
 
+class ModelLoadFailed(Exception):
+    """A model to switch to could not be loaded or used; the running one stays."""
+
+
 @dataclass(eq=False)
 class TrackerBackend:
     """Where one app keeps the bot's trackers: its event store, and the loop that store runs on."""
@@ -154,6 +158,51 @@ class RasaEngine:
         if self._agent is not None:
             return "ready"
         return "failed" if self._loaded.done() else "loading"
+
+    # ---- hot swap -------------------------------------------------------------------
+
+    async def swap(self, model_path: Path) -> None:
+        """Replace the model while serving: the new one is loaded and tried on a thread of its own,
+        then switched in between two calls. Turns in flight finish on the old model; no call ever sees
+        a half-loaded one. A model that fails to load or to parse raises `ModelLoadFailed` and the
+        running model stays."""
+        if self._loop is None:
+            raise ModelLoadFailed("the engine is not running")
+        loaded = await asyncio.get_running_loop().run_in_executor(None, self._load_and_try, Path(model_path))
+        switched = concurrent.futures.Future()
+
+        def switch() -> None:
+            self._agent = loaded
+            self.model_path = Path(model_path)
+            self.error = None
+            self.intents = sorted(i for i in loaded.domain.intent_properties.keys() if not i.startswith("nlu_"))
+            if not self._loaded.done():
+                self._loaded.set_result(True)
+            switched.set_result(True)
+
+        self._loop.call_soon_threadsafe(switch)
+        await asyncio.wrap_future(switched)
+        log.info("now serving model %s", Path(model_path).name)
+
+    @staticmethod
+    def _load_and_try(model_path: Path):
+        try:
+            if not model_path.is_file():
+                raise FileNotFoundError(f"no model file {model_path.name}")
+            quiet_rasa_logging()
+            from rasa.core.agent import Agent
+
+            from bot.rasa_trackers import BatonTrackerStore
+
+            agent = Agent.load(str(model_path), tracker_store=BatonTrackerStore())
+            if agent.processor is None:
+                raise RuntimeError("the model has no processor")
+            parsed = asyncio.run(agent.parse_message("hello"))   # its own loop: this agent serves nothing yet
+            if not isinstance(parsed, dict) or "intent" not in parsed:
+                raise RuntimeError("the model does not parse messages")
+            return agent
+        except Exception as exc:
+            raise ModelLoadFailed(f"{type(exc).__name__}: {exc}") from exc
 
     def stop(self) -> None:
         if self._loop is not None:

@@ -34,6 +34,10 @@ class EventName(str, enum.Enum):
     MESSAGE_LABELLED = "message_labelled"
     TYPING = "typing"                        # data: who (customer | agent), typing
     DELIVERY_CHANGED = "delivery_changed"    # an outbound message was sent, failed or is retried
+    REVIEW_QUEUED = "review_queued"          # the bot was unsure about a customer message; data: reason
+    MESSAGE_REVIEWED = "message_reviewed"    # a trainer confirmed, relabelled, marked or dismissed messages
+    MODEL_CHANGED = "model_changed"          # training progress, a new version, an activation (conversation 0)
+    SETTINGS_CHANGED = "settings_changed"    # handoff settings changed in the console (conversation 0)
 
 
 @dataclass(frozen=True)

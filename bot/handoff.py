@@ -1,13 +1,20 @@
 """The handoff policy: for each customer message, answer or hand off, and say why.
 
 Rasa's FallbackClassifier (`nlu_fallback`) is one signal here, not a second
-decision maker. Thresholds come from `baton evaluate` (docs/handoff.md).
+decision maker. The confidence thresholds (a default and one per intent where
+that helps) and the ambiguity margin are chosen by `baton evaluate` for a
+wrong-answer rate the operator sets, and written to data/handoff_thresholds.yml,
+which the server reads at start. Setting BATON_CONFIDENCE_THRESHOLD (or
+BATON_AMBIGUITY_MARGIN) explicitly overrides the learned values with one global one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Optional, Tuple
+from pathlib import Path
+from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
+
+import yaml
 
 from bot.domain import HandoffDecision, HandoffReason, NluParse, Verdict
 from bot.engine import BotFailure, BotTimeout, BotUnavailable
@@ -23,24 +30,85 @@ PRIORITY = {
 
 
 @dataclass(frozen=True)
+class LearnedThresholds:
+    """What `baton evaluate` chose, as stored in the thresholds file."""
+
+    default: float
+    margin: float
+    intents: Dict[str, float] = field(default_factory=dict)
+    target_wrong_answer_rate: float = 0.02
+    provenance: Dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, path: Path) -> "LearnedThresholds":
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        intents = {str(k): float(v) for k, v in (raw.get("per_intent") or {}).items()}
+        for value in [raw["default"], raw["margin"], *intents.values()]:
+            if not 0.0 <= float(value) <= 1.0:
+                raise ValueError(f"{path}: thresholds must be between 0 and 1, got {value}")
+        return cls(float(raw["default"]), float(raw["margin"]), intents,
+                   float(raw.get("target_wrong_answer_rate", 0.02)), dict(raw.get("provenance") or {}))
+
+    def write(self, path: Path) -> None:
+        body = {"default": round(self.default, 3), "margin": round(self.margin, 3),
+                "target_wrong_answer_rate": self.target_wrong_answer_rate,
+                # not "intents": Rasa would take a file with that key in data/ for a domain
+                "per_intent": {k: round(v, 3) for k, v in sorted(self.intents.items())},
+                "provenance": self.provenance}
+        header = ("# Written by `baton evaluate`; read by `baton serve` at start (settings:\n"
+                  "# handoff_thresholds_path). Confidence below an intent's threshold (or `default`),\n"
+                  "# or a top-two gap below `margin`, is a miss. Do not edit by hand: re-run evaluate.\n")
+        Path(path).write_text(header + yaml.safe_dump(body, sort_keys=False), encoding="utf-8")
+
+
+@dataclass(frozen=True)
 class PolicyConfig:
-    confidence_threshold: float = 0.55
+    # The same defaults as Settings (which is where they are normally set from).
+    confidence_threshold: float = 0.90
     ambiguity_margin: float = 0.10
     max_consecutive_misses: int = 2
     always_human_intents: Tuple[str, ...] = ("complaint",)
     human_request_intents: Tuple[str, ...] = ("request_human",)
     business_rule_keywords: Tuple[str, ...] = field(default_factory=tuple)
+    intent_thresholds: Mapping[str, float] = field(default_factory=dict)  # overrides per intent
+    # Recognised as something the bot cannot help with: a miss (the customer is told what the
+    # bot can do and asked to rephrase; a second miss in a row hands off), never an answer.
+    out_of_scope_intents: Tuple[str, ...] = ("out_of_scope",)
+
+    def threshold_for(self, intent: str) -> float:
+        return self.intent_thresholds.get(intent, self.confidence_threshold)
+
+    @property
+    def routed_intents(self) -> Tuple[str, ...]:
+        """Intents that go to a person by rule, whatever the confidence."""
+        return self.human_request_intents + self.always_human_intents
 
     @classmethod
     def from_settings(cls, settings) -> "PolicyConfig":
+        threshold, margin, per_intent = settings.confidence_threshold, settings.ambiguity_margin, {}
+        learned = load_learned_thresholds(settings)
+        if learned is not None:
+            explicit = settings.__fields_set__  # values the operator set (file, env, flags)
+            if "confidence_threshold" not in explicit:
+                threshold, per_intent = learned.default, learned.intents
+            if "ambiguity_margin" not in explicit:
+                margin = learned.margin
         return cls(
-            confidence_threshold=settings.confidence_threshold,
-            ambiguity_margin=settings.ambiguity_margin,
+            confidence_threshold=threshold,
+            ambiguity_margin=margin,
             max_consecutive_misses=settings.max_consecutive_misses,
             always_human_intents=tuple(settings.always_human_intents),
             human_request_intents=tuple(settings.human_request_intents),
             business_rule_keywords=tuple(k.lower() for k in settings.business_rule_keywords),
+            intent_thresholds=per_intent,
         )
+
+
+def load_learned_thresholds(settings) -> Optional[LearnedThresholds]:
+    path = getattr(settings, "handoff_thresholds_path", None)
+    if not path or not Path(path).is_file():
+        return None
+    return LearnedThresholds.read(Path(path))
 
 
 def _handoff(reason: HandoffReason, detail: str) -> HandoffDecision:
@@ -85,9 +153,12 @@ class HandoffPolicy:
             best = next((r for r in parse.ranking if r["name"] != FALLBACK_INTENT), None)
             score = f"{best['name']} {best['confidence']:.2f}" if best else "no intent"
             return HandoffReason.LOW_CONFIDENCE, f"Rasa fell back ({score})"
-        if parse.confidence < c.confidence_threshold:
+        if parse.intent in c.out_of_scope_intents:
+            return HandoffReason.LOW_CONFIDENCE, f"out of scope ({parse.intent} {parse.confidence:.2f})"
+        threshold = c.threshold_for(parse.intent)
+        if parse.confidence < threshold:
             return (HandoffReason.LOW_CONFIDENCE,
-                    f"{parse.intent} {parse.confidence:.2f} < threshold {c.confidence_threshold:.2f}")
+                    f"{parse.intent} {parse.confidence:.2f} < threshold {threshold:.2f}")
         margin = parse.top_two_margin()
         if margin is not None and margin < c.ambiguity_margin:
             second = [r for r in parse.ranking if r["name"] != FALLBACK_INTENT][1]

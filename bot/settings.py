@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     # Where things live
     database_url: str = "sqlite+aiosqlite:///baton.db"
     model_path: Path = PROJECT_ROOT / "models" / "baton.tar.gz"
+    models_dir: Path = PROJECT_ROOT / "models" / "versions"   # where the workbench keeps trained versions
+    # The fixed test set every trained model is evaluated on (out-of-scope messages included).
+    evaluation_test_file: Path = PROJECT_ROOT / "benchmarks" / "nlu" / "store_test.yml"
     data_dir: Path = PROJECT_ROOT / "data"
     host: str = "127.0.0.1"
     port: int = 5005
@@ -45,16 +48,19 @@ class Settings(BaseSettings):
     console_origins: List[str] = Field(default_factory=list)
     secure_cookies: bool = False
 
-    # Handoff policy. The threshold is the one `baton evaluate --config config.yml` chose
-    # for the production model (docs/evaluation/production/report.md): the most answers
-    # with at most 3% of them wrong. At 0.9 the margin check adds nothing on that curve;
-    # 0.10 stays as a guard for teams that lower the threshold.
+    # Handoff policy. These two apply when set explicitly, or when there is no learned
+    # thresholds file (handoff_thresholds_path below, written by `baton evaluate`).
     confidence_threshold: float = 0.90
     ambiguity_margin: float = 0.10
     max_consecutive_misses: int = 2
     always_human_intents: List[str] = Field(default_factory=lambda: ["complaint"])
     human_request_intents: List[str] = Field(default_factory=lambda: ["request_human"])
     business_rule_keywords: List[str] = Field(default_factory=lambda: ["chargeback", "lawyer", "legal action"])
+    review_margin: float = 0.10   # answers below threshold + this margin also go to the trainers' inbox
+    # Per-intent thresholds learned by `baton evaluate` (for a wrong-answer rate the operator
+    # sets); when this file exists it replaces the two values above unless they are set
+    # explicitly (baton.yml, BATON_CONFIDENCE_THRESHOLD, BATON_AMBIGUITY_MARGIN).
+    handoff_thresholds_path: Optional[Path] = PROJECT_ROOT / "data" / "handoff_thresholds.yml"
     bot_timeout_seconds: float = 10.0
     # While the model loads at start-up, customer messages wait up to this long for it,
     # and are handed to a person (bot_unavailable) only past it.

@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 
 INVALID_PAYLOAD = "\x00invalid-payload"   # an event name no client can send (it holds a NUL)
 SYSTEM_EVENTS = ("connect", "disconnect")
+# Names python-socketio reserves for itself; a client's EVENT packet may not carry them.
+CLIENT_FORBIDDEN_EVENTS = frozenset({"connect", "connect_error", "disconnect", "__disconnect_final"})
 
 
 def failure(code: str, message: str) -> Dict[str, Any]:
@@ -42,7 +44,25 @@ class _SafeSocketJson:
 
 
 class SafePacket(packet.Packet):
+    """Decodes strictly, and turns an event python-socketio cannot dispatch safely into a refusal.
+
+    An event must be a non-empty list naming it: `[]`, `null` or `{}` made python-socketio fail
+    before any handler ran (no answer). Nor may a client send the system events: python-socketio
+    would call `on_connect` with the client's payload as the connection's environ (a client could
+    pick its own address and escape the per-address limits) or `on_disconnect` on a live socket.
+    """
+
     json = _SafeSocketJson
+
+    def decode(self, encoded_packet: Any) -> int:
+        attachments = super().decode(encoded_packet)
+        if self.packet_type in (packet.EVENT, packet.BINARY_EVENT):
+            data = self.data
+            if not isinstance(data, list) or not data:
+                self.data = [INVALID_PAYLOAD, "an event is a JSON list: [name, payload]"]
+            elif isinstance(data[0], str) and data[0] in CLIENT_FORBIDDEN_EVENTS:
+                self.data = [INVALID_PAYLOAD, f"{data[0]!r} is not an event a client may send"]
+        return attachments
 
 
 class SafeNamespace(socketio.AsyncNamespace):

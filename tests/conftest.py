@@ -57,3 +57,33 @@ def server(request, faulty_engine, model_path):
     live.backend = request.param
     yield live
     live.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def fresh_database(request, tmp_path):
+    """An empty database of each kind, for one test whose servers restart on the same data."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path}/fresh.db"
+        return
+    url = create_pg_database()
+    yield url
+    drop_pg_database(url)
+
+
+@pytest.fixture
+def start_server(faulty_engine, model_path, tmp_path):
+    """Start live servers of the test's own (own limits and counters, own database unless given).
+
+    Per-address counters cannot be shared: every test client is 127.0.0.1 to a shared server.
+    """
+    started = []
+
+    def start(database_url=None, engine=None, **overrides) -> LiveServer:
+        url = database_url or f"sqlite+aiosqlite:///{tmp_path}/dedicated-{len(started)}.db"
+        live = LiveServer(make_settings(url, model_path, **overrides), engine or faulty_engine).start()
+        started.append(live)
+        return live
+
+    yield start
+    for live in reversed(started):
+        live.stop()

@@ -139,6 +139,7 @@ class LiveServer:
         self._thread.join(10)
         if not self._thread.is_alive():
             self._loop.close()
+        self._loop = None  # stopping twice (a test that restarts, then the fixture) is harmless
 
 
 async def _cancel_leftover_tasks() -> None:
@@ -169,9 +170,13 @@ def make_settings(database_url: str, model: Path, **overrides: Any) -> Settings:
     values: Dict[str, Any] = dict(database_url=database_url, model_path=model, port=free_port(),
                                   secret_key="test-secret-" + uuid.uuid4().hex, admin_token="test-admin-token",
                                   identity_secret="test-identity-secret",
-                                  bot_timeout_seconds=5.0,
-                                  # the fast test model's own measured choice (docs/evaluation/fast)
-                                  confidence_threshold=0.65)
+                                  # every test client is 127.0.0.1: per-address limits would count the
+                                  # whole suite as one client (tests of those limits set their own)
+                                  login_attempts_per_minute_per_address=10_000,
+                                  new_sessions_per_minute_per_ip=10_000,
+                                  # The thresholds `baton evaluate` learned (data/handoff_thresholds.yml)
+                                  # apply: the fast config shares the production NLU pipeline.
+                                  bot_timeout_seconds=5.0)
     values.update(overrides)
     return Settings(**values)
 
@@ -221,22 +226,47 @@ async def api(session, server: LiveServer, path: str, method: str = "GET", **kwa
         return response.status, await response.json()
 
 
+def from_address(address: Optional[str]):
+    """An HTTP session whose connections leave from `address` (any of 127.0.0.0/8 reaches the server).
+
+    Lets one test play customers on different networks: the server sees each as its own peer.
+    """
+    import aiohttp
+
+    if address is None:
+        return None
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(address, 0)),
+                                 cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+
+def strict_json(text: str | bytes) -> Any:
+    """Parse JSON as a browser does: `NaN`, `Infinity` and `-Infinity` are syntax errors."""
+    import json
+
+    def refuse(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
 class WebChatClient:
     """A customer speaking Rasa's socketio protocol with a plain python-socketio client.
 
     With `baton_protocol`, it asks for Baton's richer shape (sender, agent_name, message_id,
-    history on resume), as Baton's own widget does; without, it is any Rasa widget.
+    history on resume), as Baton's own widget does; without, it is any Rasa widget. With
+    `address`, its connection leaves from that loopback address (another customer's network).
     """
 
     def __init__(self, server: LiveServer, headers: Optional[Dict[str, str]] = None,
-                 baton_protocol: bool = False) -> None:
+                 baton_protocol: bool = False, address: Optional[str] = None) -> None:
         import socketio
 
         self.server = server
         self.headers = headers or {}
         self.baton_protocol = baton_protocol
         self.confirmed: Any = None  # the last session_confirm payload, as sent
-        self.sio = socketio.AsyncClient(reconnection=False)
+        self._http = from_address(address)
+        self.sio = socketio.AsyncClient(reconnection=False, http_session=self._http)
         self.events: "asyncio.Queue[tuple]" = asyncio.Queue()
         self.session_id: Optional[str] = None
         for name in ("session_confirm", "bot_uttered", "history", "error", "typing"):
@@ -287,6 +317,8 @@ class WebChatClient:
 
     async def close(self) -> None:
         await self.sio.disconnect()
+        if self._http is not None:
+            await self._http.close()
 
 
 async def add_user(server: LiveServer, role: str, name: Optional[str] = None,
@@ -328,15 +360,18 @@ async def conversation_detail(http, server: LiveServer, conversation_id: int) ->
 class AgentClient:
     """An agent console's Socket.IO connection to /agents."""
 
-    def __init__(self, server: LiveServer, token: str) -> None:
+    def __init__(self, server: LiveServer, token: str, **client_options: Any) -> None:
         import socketio
 
         self.server = server
         self.token = token
-        self.sio = socketio.AsyncClient(reconnection=False)
+        self.sio = socketio.AsyncClient(reconnection=False, **client_options)
         self.events: "asyncio.Queue[tuple]" = asyncio.Queue()
-        for name in ("queue", "conversation", "message", "typing", "presence", "handoff"):
+        self.ended = asyncio.Event()  # the server closed the namespace (logout, deactivation, expiry)
+        for name in ("queue", "conversation", "message", "typing", "presence", "handoff", "delivery", "review_item",
+                     "reviewed", "model", "settings"):
             self.sio.on(name, self._recorder(name), namespace="/agents")
+        self.sio.on("disconnect", lambda *reason: self.ended.set(), namespace="/agents")
 
     def _recorder(self, name: str):
         async def record(data=None):

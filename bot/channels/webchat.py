@@ -167,15 +167,14 @@ class WebChatNamespace(SafeNamespace):
             await self.emit("error", {"error": code, "message": message}, to=sid)
         return failure(code, message)
 
-    async def on_session_request(self, sid: str, data: Any = None) -> None:
+    async def on_session_request(self, sid: str, data: Any = None) -> Dict[str, Any]:
         session = await self.get_session(sid)
         requested = data.get("session_id") if isinstance(data, dict) else None
         baton_protocol = asks_for_baton_protocol(data)
         identity = self.signer.verify(requested)
         if identity is None:
             if not self.session_limit.allow(session["ip"]):
-                await self.refuse(sid, "rate_limited", "Too many new chats from your network; wait a minute.")
-                return
+                return await self.refuse(sid, "rate_limited", "Too many new chats from your network; wait a minute.")
             requested = self.signer.issue()
             identity = self.signer.verify(requested)
             resumed = False
@@ -189,12 +188,13 @@ class WebChatNamespace(SafeNamespace):
         if not baton_protocol:
             # Rasa sends the bare id and no history: its widgets keep their own transcript.
             await self.emit("session_confirm", requested, to=sid)
-            return
+            return {"ok": True, "session_id": requested}
         await self.emit("session_confirm", {"session_id": requested, "baton_protocol": BATON_PROTOCOL,
                                             "max_message_chars": self.max_chars}, to=sid)
         if resumed:
             await self.emit("history", {"session_id": requested, "messages": await self._history(identity)},
                             to=sid)
+        return {"ok": True, "session_id": requested}
 
     async def _history(self, identity: str) -> List[Dict[str, Any]]:
         """The customer's side of the conversation in Baton's shape (notes are for agents only)."""
@@ -252,10 +252,12 @@ class WebChatNamespace(SafeNamespace):
             return await self.refuse(sid, "malformed", "typing expects {typing: true|false}.")
         typing = bool(data.get("typing"))
         now = time.monotonic()
-        # A customer's keyboard reaches every console: only changes, and at most a few a second.
+        # A customer's keyboard reaches every console: only changes, and starts at most every
+        # TYPING_MIN_INTERVAL. A stop always goes out, or consoles would show "typing…" after the
+        # customer stopped; so a flood of toggles reaches them a few times a second at most.
         if typing == session.get("typing") and now - session.get("typing_at", 0.0) < 5.0:
             return {"ok": True}
-        if now - session.get("typing_at", 0.0) < TYPING_MIN_INTERVAL:
+        if typing and now - session.get("typing_at", 0.0) < TYPING_MIN_INTERVAL:
             return {"ok": True, "throttled": True}
         session.update(typing=typing, typing_at=now)
         await self.save_session(sid, session)

@@ -13,7 +13,9 @@ from bot.store.accounts import AccountStore
 from bot.store.catalogue import CatalogueStore
 from bot.store.conversations import ConversationStore
 from bot.store.database import create_engine, session_factory
+from bot.store.models import ModelStore, SettingsStore
 from bot.store.outbox import OutboxStore
+from bot.store.review import ReviewStore
 from bot.store.trackers import TrackerEventStore
 
 
@@ -25,13 +27,17 @@ class Store:
     catalogue: CatalogueStore
     outbox: OutboxStore
     trackers: TrackerEventStore
+    review: ReviewStore
+    models: ModelStore
+    settings: SettingsStore
 
     @classmethod
     def open(cls, url: str) -> "Store":
         engine = create_engine(url)
         sessions = session_factory(engine)
         return cls(engine, ConversationStore(sessions), AccountStore(sessions), CatalogueStore(sessions),
-                   OutboxStore(sessions), TrackerEventStore(sessions))
+                   OutboxStore(sessions), TrackerEventStore(sessions), ReviewStore(sessions), ModelStore(sessions),
+                   SettingsStore(sessions))
 
     async def ping(self) -> None:
         """Raises when the database cannot be reached (readiness)."""

@@ -247,7 +247,8 @@ class ConversationStore:
     async def finish_turn(self, conversation: ConversationRecord, message_id: int,
                           nlu: Optional[Dict[str, Any]], replies: Sequence[MessageDraft] = (),
                           misses: Optional[int] = None,
-                          handoff: Optional[HandoffWrite] = None) -> TurnOutcome:
+                          handoff: Optional[HandoffWrite] = None,
+                          review_reason: Optional[str] = None) -> TurnOutcome:
         """Everything the end of a turn writes, in one transaction.
 
         The customer's message is already committed (record_inbound); this annotates it, stores
@@ -258,6 +259,8 @@ class ConversationStore:
             values: Dict[str, Any] = {"turn_state": TURN_DONE}
             if nlu is not None:
                 values["nlu"] = nlu
+            if review_reason is not None:
+                values["review_reason"] = review_reason   # the bot was unsure: trainers see it
             await session.execute(update(Message).where(Message.id == message_id).values(**values))
             now = utcnow()
             handed_off, position = False, 0
@@ -496,6 +499,9 @@ class ConversationStore:
             if row.sender != SenderKind.CUSTOMER.value:
                 raise ValueError("only customer messages carry an intent label")
             row.label = label
+            # A label brings the message (back) into the trainers' inbox.
+            row.review_reason = row.review_reason or "labelled"
+            row.review_status = None
         return await self.message(message_id)
 
     async def review_items(self, limit: int = 200) -> List[MessageView]:

@@ -102,6 +102,7 @@ class Message(Base):
         # A delivery the provider (or client) repeats carries the same id: stored once. Scoped to
         # the sender, because integrations that number messages per customer reuse ids across senders.
         UniqueConstraint("identity_id", "channel_message_id", name="uq_message_identity_channel_id"),
+        Index("ix_messages_review", "review_reason", "review_status"),
     )
     id = Column(Integer, primary_key=True)
     conversation_id = Column(Integer, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False, index=True)
@@ -118,6 +119,11 @@ class Message(Base):
     # A customer message's turn: "pending" until the bot answered or handed off, then "done". A
     # re-delivered message whose turn never finished (a crash) is finished, not answered with silence.
     turn_state = Column(String(8))
+    # The trainers' review inbox: why the bot was unsure (set when the turn ends, or by a label),
+    # and what a trainer made of it (confirmed, relabelled, out_of_scope, dismissed).
+    review_reason = Column(String(32))
+    review_status = Column(String(16))
+    review = Column(JSON(none_as_null=True))
     in_reply_to_id = Column(Integer, ForeignKey("messages.id", ondelete="SET NULL"), index=True)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
@@ -183,3 +189,43 @@ class TrackerEvent(Base):
     conversation_key = Column(String(80), nullable=False)
     seq = Column(Integer, nullable=False)
     data = Column(Text, nullable=False)
+
+
+class TrainedModel(Base):
+    """A model version: its file, who trained it on which data, and how it evaluated."""
+
+    __tablename__ = "models"
+    id = Column(Integer, primary_key=True)
+    path = Column(Text, nullable=False)
+    config = Column(String(80), nullable=False)
+    data_version = Column(String(64))
+    status = Column(String(16), nullable=False, default="training")  # training | ready | failed | cancelled
+    active = Column(Boolean, nullable=False, default=False)
+    created_by = Column(Integer, ForeignKey("users.id", ondelete="SET NULL"))
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    finished_at = Column(DateTime(timezone=True))
+    activated_at = Column(DateTime(timezone=True))
+    error = Column(Text)
+    evaluation = Column(JSON(none_as_null=True))
+    note = Column(Text)
+
+
+class SettingOverride(Base):
+    """A setting changed in the console: it overrides the config file and environment, live."""
+
+    __tablename__ = "setting_overrides"
+    key = Column(String(80), primary_key=True)
+    value = Column(JSON, nullable=False)
+    updated_by = Column(Integer, ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class AuditEntry(Base):
+    """Who changed what, when (settings, models, users, training data)."""
+
+    __tablename__ = "audit_log"
+    id = Column(Integer, primary_key=True)
+    user_id = Column(Integer, ForeignKey("users.id", ondelete="SET NULL"))
+    action = Column(String(60), nullable=False)
+    detail = Column(JSON, nullable=False, default=dict)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)

@@ -241,8 +241,9 @@ async def test_labels_reach_the_review_inbox(server):
         await login(http, server, trainer_name, trainer_password)
         async with http.get(f"{server.url}/api/review") as r:
             items = (await r.json())["items"]
-        item = [i for i in items if i["message"]["id"] == message_id][0]
+        item = [i for i in items if i["message_id"] == message_id][0]
         assert item["label"]["intent"] == "complaint" and item["predicted"] == "request_human"
+        assert item["reason"] == "human_requested" and item["conversation_id"] == conversation_id
 
 
 async def _context_of_webchat_handoff(server, custom_data):

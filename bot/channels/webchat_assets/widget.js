@@ -101,14 +101,18 @@
     }
   }
 
-  // data-customer-id="C-42" becomes customData.customer_id = "C-42" (and -email, -name, -hash alike).
+  // data-customer-user-id="42" becomes customData.user_id = "42". The identity attributes the
+  // README documents go under the keys the server verifies (bot/identity.py): data-customer-id
+  // and data-customer-hash (the shop's HMAC of the id) become customer_id and customer_hash.
   function readCustomerAttributes(script) {
+    const identityKeys = { id: 'customer_id', hash: 'customer_hash', email: 'customer_email', name: 'customer_name' };
     const customer = {};
     if (!script) return customer;
     const prefix = 'data-customer-';
     for (const attr of Array.from(script.attributes)) {
       if (attr.name.startsWith(prefix) && attr.name.length > prefix.length) {
-        customer['customer_' + attr.name.slice(prefix.length).replace(/-/g, '_')] = attr.value;
+        const key = attr.name.slice(prefix.length).replace(/-/g, '_');
+        customer[identityKeys[key] || key] = attr.value;
       }
     }
     return customer;
