@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Optional
+from typing import Any, Awaitable, Callable, Optional
 
 from bot.domain import AGENT_ROLES, ConversationStatus, Role, SenderKind
 from bot.engine import BotFailure
@@ -40,12 +40,19 @@ class ActionError(Exception):
         return self.message
 
 
+# Why an agent's reply cannot reach the customer now (e.g. WhatsApp's 24-hour window closed), or None.
+# The composition root passes one in that asks the conversation's channel; the core knows no channel.
+ReplyGuard = Callable[[ConversationRecord], Awaitable[Optional[str]]]
+
+
 class AgentActions:
-    def __init__(self, conversations: ConversationStore, accounts: AccountStore, bot: Any, bus: EventBus) -> None:
+    def __init__(self, conversations: ConversationStore, accounts: AccountStore, bot: Any, bus: EventBus,
+                 reply_guard: Optional[ReplyGuard] = None) -> None:
         self.conversations = conversations
         self.accounts = accounts
         self.bot = bot
         self.bus = bus
+        self.reply_guard = reply_guard
 
     async def claim(self, conversation_id: int, actor: UserView) -> ConversationView:
         self._may_take(actor)
@@ -79,6 +86,11 @@ class AgentActions:
     async def reply(self, conversation_id: int, actor: UserView, text: Any) -> MessageView:
         text = self._clean(text)
         conversation = await self._get(conversation_id)
+        if self.reply_guard is not None and conversation.status is not ConversationStatus.RESOLVED:
+            # Refused before anything is stored or claimed: the agent learns why at once.
+            refusal = await self.reply_guard(conversation)
+            if refusal:
+                raise ActionError("channel_refused", refusal, 409)
         if conversation.status is ConversationStatus.QUEUED:
             await self.claim(conversation_id, actor)  # replying to a queued conversation takes it
         elif conversation.status is not ConversationStatus.ASSIGNED:

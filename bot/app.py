@@ -31,8 +31,12 @@ from agent_console.login_throttle import LoginThrottle
 from agent_console.namespace import AgentNamespace
 from agent_console.presence import Presence
 from bot.agent_actions import AgentActions
+from bot.channels import credentials as channel_credentials
 from bot.channels.base import ChannelRegistry
-from bot.channels.delivery import DELIVERED_EVENTS, IdentityCache, OutboundDelivery, OutboxWorker, TypingRelay
+from bot.channels.delivery import (
+    DELIVERED_EVENTS, DeliveryReports, IdentityCache, OutboundDelivery, OutboxWorker, TypingRelay,
+)
+from bot.channels.providers import ProviderDeps, provider_channels
 from bot.channels.rest import RestChannel
 from bot.channels.webchat import WebChatChannel, WebChatNamespace
 from bot.conversation import ConversationFlow
@@ -181,7 +185,13 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
                             evaluate=_evaluator(settings, policy), handed_to_people=people)
     activation = ModelActivation(store.models, store.settings, raw_engine, bus)
     accounts = Accounts(store.accounts)
-    actions = AgentActions(conversations, store.accounts, bot, bus)
+    channels = ChannelRegistry()
+
+    async def reply_guard(conversation) -> Optional[str]:
+        channel = channels.get(conversation.channel)
+        return await channel.agent_reply_refusal(conversation.id) if channel is not None else None
+
+    actions = AgentActions(conversations, store.accounts, bot, bus, reply_guard=reply_guard)
     labelling = Labelling(conversations, bus, lambda: raw_engine.intents)
     action_deps = ActionDeps(actions, labelling)
     presence = Presence(accounts, conversations)
@@ -200,15 +210,21 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
     sio.register_namespace(webchat)
     sio.register_namespace(agents)
 
-    channels = ChannelRegistry()
     rest = RestChannel(flow, identities, settings.max_message_chars, settings.max_body_bytes, settings.rest_token,
                        settings.rest_callback_url, settings.rest_messages_per_minute_per_sender,
                        settings.rest_requests_per_minute_per_address, proxies)
     channels.register(rest)
     channels.register(WebChatChannel(webchat))
+    providers = provider_channels(
+        channel_credentials.load(settings.credentials),
+        ProviderDeps(flow, conversations, DeliveryReports(store.outbox, bus), settings.public_url,
+                     settings.max_message_chars))
+    for provider in providers:
+        channels.register(provider)
 
     identity_cache = IdentityCache(conversations)
-    worker = OutboxWorker(store.outbox, conversations, channels, bus, max_attempts=settings.delivery_max_attempts)
+    worker = OutboxWorker(store.outbox, conversations, channels, bus, max_attempts=settings.delivery_max_attempts,
+                          base_delay=settings.delivery_base_delay_seconds)
     bus.subscribe(ConsoleBroadcaster(agents, conversations))
     bus.subscribe(OutboundDelivery(identity_cache, channels, store.outbox, worker), *DELIVERED_EVENTS)
     bus.subscribe(TypingRelay(identity_cache, channels), EventName.TYPING)
@@ -229,6 +245,8 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
     app["services"] = services
     sio.attach(app)
     rest.add_routes(app)
+    for provider in providers:
+        provider.add_routes(app)
     console_api.add_routes(app)
     training_api.add_routes(app)
     client_config.add_routes(app)
@@ -251,6 +269,7 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
             raw_engine.start()
             activation.start()
         live_settings.start()
+        await channels.start_all()
         worker.start()
         app["recovery"] = asyncio.get_running_loop().create_task(_finish_interrupted_turns(services))
         if wait_for_model:
@@ -271,6 +290,7 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
         await activation.stop()
         await live_settings.stop()
         await worker.stop()
+        await channels.stop_all()
         await bus.drain_briefly(2.0)
         await bus.close()
 

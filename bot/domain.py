@@ -113,7 +113,9 @@ class CustomerClaims:
 
     `verified` only when something the shop controls vouched for it (an identity signed with the
     shop's secret, an authenticated backend); otherwise it is what the customer claims, shown to
-    agents as such and never used to look up CRM data.
+    agents as such and never used to look up CRM data. A channel that proves one detail (Twilio
+    the sender's number, an authenticated mail server the sender's address) verifies only that
+    detail; a verified phone or e-mail links the customer's identities across channels.
     """
 
     name: Optional[str] = None
@@ -121,9 +123,12 @@ class CustomerClaims:
     shop_customer_id: Optional[str] = None
     verified: bool = False      # the whole identity (the shop's authenticated backend said so)
     id_verified: bool = False   # only the shop customer id (its signature matched)
+    phone: Optional[str] = None          # E.164, e.g. "+15550100"
+    phone_verified: bool = False         # the provider proved the number (a signed Twilio webhook)
+    email_verified: bool = False         # only the e-mail (the receiving mail server authenticated the sender)
 
     def is_empty(self) -> bool:
-        return not (self.name or self.email or self.shop_customer_id)
+        return not (self.name or self.email or self.shop_customer_id or self.phone)
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,11 @@ class Settings(BaseSettings):
 
     # Outbound delivery (agent replies and notices to customers' channels)
     delivery_max_attempts: int = 8
+    delivery_base_delay_seconds: float = 1.0   # the first retry's wait; doubled each try, at most 5 min
+
+    # Provider channels (Twilio, WhatsApp, Telegram, Messenger, Instagram, e-mail): their credentials
+    # file, Rasa's credentials.yml format (default: credentials.yml in the working directory).
+    credentials: Optional[Path] = None
 
     # Console
     auto_assign: bool = False

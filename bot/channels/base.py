@@ -9,10 +9,13 @@ lines, an image its URL.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
 from bot.domain import OutboundMessage
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,7 @@ class DeliveryReceipt:
     """What the provider said when it accepted a message (its id, for status callbacks)."""
 
     provider_message_id: Optional[str] = None
+    provider_status: Optional[str] = None   # what the provider said at once, e.g. Twilio's "queued"
 
 
 class DeliveryFailed(Exception):
@@ -30,6 +34,18 @@ class DeliveryFailed(Exception):
         self.retry = retry
 
 
+class DeliveryUncertain(DeliveryFailed):
+    """The request may have reached the provider (a timeout or a dropped connection after it was sent).
+
+    On a channel that is `at_most_once` the worker never re-sends such a message by itself: the
+    provider may already have delivered it. A later status report from the provider settles it;
+    otherwise an agent decides, with the retry button.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retry=False)
+
+
 class OutboundChannel:
     """Base outbound channel: override `send_text`, and the rich sends where the channel has them."""
 
@@ -37,6 +53,19 @@ class OutboundChannel:
     # REST and web chat return (or emit) a live turn's replies themselves; other channels
     # (SMS, messengers) get every reply through delivery.
     answers_in_turn: bool = False
+    # True when the provider cannot de-duplicate a re-sent message (no idempotency key: SMS,
+    # messengers, e-mail): a send whose outcome is unknown is then never repeated automatically.
+    at_most_once: bool = False
+
+    async def start(self) -> None:
+        """Begin background work (polling a mailbox, registering a webhook); called at start-up."""
+
+    async def stop(self) -> None:
+        """End background work and close client sessions; called at shutdown."""
+
+    async def agent_reply_refusal(self, conversation_id: int) -> Optional[str]:
+        """Why an agent's reply cannot reach this customer now (a messaging window closed), or None."""
+        return None
 
     async def deliver(self, external_id: str, message: OutboundMessage,
                       idempotency_key: Optional[str] = None) -> Optional[DeliveryReceipt]:
@@ -107,6 +136,17 @@ class ChannelRegistry:
 
     def names(self) -> List[str]:
         return sorted(self._channels)
+
+    async def start_all(self) -> None:
+        for channel in self._channels.values():
+            await channel.start()
+
+    async def stop_all(self) -> None:
+        for channel in self._channels.values():
+            try:
+                await channel.stop()
+            except Exception:
+                log.exception("channel %s did not stop cleanly", channel.name)
 
 
 def error_body(code: str, text: str) -> Dict[str, str]:

@@ -4,7 +4,19 @@
 delivering (agent replies, notices, and bot replies nobody is waiting on) and queues them in
 the outbox table. `OutboxWorker` sends what is due, retries with exponential backoff when a
 provider fails, gives up after the last try with the provider's error, and publishes each
-change so consoles show it.
+change so consoles show it. `DeliveryReports` records what providers report afterwards
+(delivered, read, failed) and publishes that too.
+
+Never sent twice. A provider that answered with an error, or could not be connected to, did
+not take the message: trying again is safe. A send whose outcome is unknown (the request went
+out, then a timeout or a dropped connection) is different on channels whose provider has no
+idempotency key (`at_most_once`: SMS, WhatsApp, Telegram, Messenger, e-mail): the provider may
+have delivered it, and a blind re-send is the duplicate a customer sees. Such an item is marked
+failed with the reason and is not re-sent by the worker; when the provider later reports the
+message (Twilio calls back a URL naming the outbox item), the report marks it sent, and
+otherwise an agent decides with the retry button. The same holds for an item whose worker
+died mid-send (its lease expired). Channels that pass an idempotency key the receiver honours
+(the REST callback's `Idempotency-Key`) keep retrying unknown outcomes.
 """
 
 from __future__ import annotations
@@ -14,11 +26,14 @@ import logging
 from collections import OrderedDict
 from typing import Optional
 
-from bot.channels.base import ChannelRegistry, DeliveryFailed
+from datetime import datetime
+from typing import List
+
+from bot.channels.base import ChannelRegistry, DeliveryFailed, DeliveryUncertain
 from bot.domain import OutboundMessage
 from bot.events import DomainEvent, EventBus, EventName
 from bot.store.conversations import ConversationStore, NotFound
-from bot.store.outbox import OutboxEntry, OutboxStore
+from bot.store.outbox import DeliveryState, OutboxEntry, OutboxStore
 from bot.views import IdentityView
 
 log = logging.getLogger(__name__)
@@ -174,24 +189,43 @@ class OutboxWorker:
 
     async def _send(self, item: OutboxEntry) -> None:
         channel = self.channels.get(item.channel)
+        if channel is not None and channel.at_most_once and item.reclaimed:
+            await self._uncertain(item, "the worker sending it stopped mid-send, so it may have been delivered; "
+                                        "not re-sent automatically")
+            return
         try:
             if channel is None:
                 raise DeliveryFailed(f"channel {item.channel!r} is not configured", retry=False)
             view = await self.conversations.message(item.message_id)
             receipt = await asyncio.wait_for(
                 channel.deliver(item.external_id, OutboundMessage.from_view(view),
-                                idempotency_key=f"baton-{item.id}"),
+                                idempotency_key=idempotency_key(item.id)),
                 self.send_timeout)
         except asyncio.CancelledError:
             raise
         except NotFound:
             await self.outbox.mark_failed(item.id, "the message no longer exists")
             return
+        except DeliveryUncertain as exc:
+            await self._uncertain(item, str(exc))
+            return
+        except asyncio.TimeoutError as exc:
+            if channel is not None and channel.at_most_once:
+                await self._uncertain(item, f"the provider did not answer within {self.send_timeout:g}s, so it "
+                                            "may have been delivered; not re-sent automatically")
+            else:
+                await self._failed(item, exc)
+            return
         except Exception as exc:
             await self._failed(item, exc)
             return
-        await self.outbox.mark_sent(item.id, receipt.provider_message_id if receipt else None)
-        self._changed(item, "sent")
+        state = await self.outbox.mark_sent(item.id, receipt.provider_message_id if receipt else None,
+                                            receipt.provider_status if receipt else None)
+        publish_delivery(self.bus, state)
+
+    async def _uncertain(self, item: OutboxEntry, error: str) -> None:
+        log.error("delivery of message %s has an unknown outcome; not re-sent: %s", item.message_id, error)
+        publish_delivery(self.bus, await self.outbox.mark_uncertain(item.id, error))
 
     async def _failed(self, item: OutboxEntry, exc: Exception) -> None:
         error = str(exc) or type(exc).__name__
@@ -213,3 +247,48 @@ class OutboxWorker:
     def _changed(self, item: OutboxEntry, status: str, error: Optional[str] = None) -> None:
         self.bus.publish(DomainEvent(EventName.DELIVERY_CHANGED, item.conversation_id, data={
             "message_id": item.message_id, "status": status, "error": error, "attempts": item.attempts}))
+
+
+def idempotency_key(item_id: int) -> str:
+    """The key a send of an outbox item carries; a provider's report may name the item by it."""
+    return f"baton-{item_id}"
+
+
+def item_of_key(key: Optional[str]) -> Optional[int]:
+    if not key or not key.startswith("baton-") or not key[6:].isdigit():
+        return None
+    return int(key[6:])
+
+
+def publish_delivery(bus: EventBus, state: DeliveryState) -> None:
+    """Consoles show every change of a message's delivery."""
+    bus.publish(DomainEvent(EventName.DELIVERY_CHANGED, state.conversation_id, data={
+        "message_id": state.message_id, "status": state.status, "error": state.error,
+        "attempts": state.attempts, "provider_status": state.provider_status}))
+
+
+class DeliveryReports:
+    """What providers report after accepting a message (Twilio status callbacks, Messenger receipts)."""
+
+    def __init__(self, outbox: OutboxStore, bus: EventBus) -> None:
+        self.outbox = outbox
+        self.bus = bus
+
+    async def provider_status(self, channel: str, provider_status: str, *, idempotency_key: Optional[str] = None,
+                              provider_message_id: Optional[str] = None,
+                              error: Optional[str] = None) -> Optional[DeliveryState]:
+        item_id = item_of_key(idempotency_key)
+        if item_id is None and not provider_message_id:
+            return None
+        state = await self.outbox.record_provider_status(channel, provider_status, item_id=item_id,
+                                                         provider_message_id=provider_message_id, error=error)
+        if state is not None:
+            publish_delivery(self.bus, state)
+        return state
+
+    async def read_until(self, channel: str, external_id: str, until: datetime,
+                         provider_status: str = "read") -> List[DeliveryState]:
+        states = await self.outbox.record_read_until(channel, external_id, until, provider_status)
+        for state in states:
+            publish_delivery(self.bus, state)
+        return states

@@ -85,6 +85,11 @@ def _apply_claims(customer: Customer, claims: CustomerClaims) -> None:
     """Verified identity fills the customer's own fields; anything else is kept as a claim."""
     if claims.is_empty():
         return
+    if claims.phone and claims.phone_verified:
+        customer.phone = claims.phone[:40]
+    if claims.email and claims.email_verified and "@" in claims.email:
+        customer.email = claims.email[:320]
+        customer.email_verified = True
     if claims.verified:
         if claims.shop_customer_id:
             customer.shop_customer_id = claims.shop_customer_id[:200]
@@ -99,12 +104,21 @@ def _apply_claims(customer: Customer, claims: CustomerClaims) -> None:
         # visitor could pair their own signed id with someone else's e-mail.
         customer.shop_customer_id = claims.shop_customer_id[:200]
     current = dict(customer.claims or {})
-    for key, value in (("name", claims.name), ("email", claims.email),
+    for key, value in (("name", claims.name), ("email", None if claims.email_verified else claims.email),
+                       ("phone", None if claims.phone_verified else claims.phone),
                        ("shop_customer_id", None if claims.id_verified else claims.shop_customer_id)):
         if value:
             current[key] = value[:320]
     if current != (customer.claims or {}):
         customer.claims = current
+
+
+def _delivery(status: str, error: Optional[str], attempts: int, provider_status: Optional[str]) -> Dict[str, Any]:
+    """A message's delivery; `provider_status` (delivered, read…) where the provider reported one."""
+    delivery: Dict[str, Any] = {"status": status, "error": error, "attempts": attempts}
+    if provider_status:
+        delivery["provider_status"] = provider_status
+    return delivery
 
 
 class ConversationStore:
@@ -172,15 +186,34 @@ class ConversationStore:
                 if customer is not None:
                     _apply_claims(customer, inbound.customer)
             return identity
-        customer = Customer(profile={}, claims={}, email_verified=False)
+        customer = await self._same_person(session, inbound.customer)
+        if customer is None:
+            customer = Customer(profile={}, claims={}, email_verified=False)
+            session.add(customer)
         _apply_claims(customer, inbound.customer)
-        session.add(customer)
         await session.flush()
         identity = ChannelIdentity(customer_id=customer.id, channel=inbound.channel,
                                    external_id=inbound.external_id)
         session.add(identity)
         await session.flush()
         return identity
+
+    async def _same_person(self, session: AsyncSession, claims: CustomerClaims) -> Optional[Customer]:
+        """The customer a new channel identity belongs to: one with the same verified phone or e-mail.
+
+        Only proven details link identities: anyone can type someone else's e-mail into a chat,
+        so a claim never shows an agent another person's conversations.
+        """
+        if claims.phone and claims.phone_verified:
+            found = (await session.execute(select(Customer).where(Customer.phone == claims.phone[:40])
+                                           .order_by(Customer.id).limit(1))).scalar_one_or_none()
+            if found is not None:
+                return found
+        if claims.email and "@" in claims.email and (claims.email_verified or claims.verified):
+            return (await session.execute(select(Customer).where(
+                func.lower(Customer.email) == claims.email[:320].lower(), Customer.email_verified.is_(True))
+                .order_by(Customer.id).limit(1))).scalar_one_or_none()
+        return None
 
     async def _open_conversation(self, session: AsyncSession, identity: ChannelIdentity,
                                  inbound: InboundMessage) -> Tuple[Conversation, bool, bool]:
@@ -445,8 +478,9 @@ class ConversationStore:
             conv_ids = {r.conversation_id for r in rows}
             triggers = dict((await session.execute(select(
                 Conversation.id, Conversation.handoff_message_id).where(Conversation.id.in_(conv_ids)))).all())
-            deliveries = {m: {"status": s, "error": e, "attempts": a} for m, s, e, a in (await session.execute(
-                select(OutboxItem.message_id, OutboxItem.status, OutboxItem.last_error, OutboxItem.attempts)
+            deliveries = {m: _delivery(s, e, a, p) for m, s, e, a, p in (await session.execute(
+                select(OutboxItem.message_id, OutboxItem.status, OutboxItem.last_error, OutboxItem.attempts,
+                       OutboxItem.provider_status)
                 .where(OutboxItem.message_id.in_([r.id for r in rows])))).all()}
         return [message_view(r, agents.get(r.agent_id), triggers.get(r.conversation_id), deliveries.get(r.id))
                 for r in rows]
@@ -511,6 +545,27 @@ class ConversationStore:
                 Conversation.status == ConversationStatus.ASSIGNED.value,
                 Conversation.assignee_id.isnot(None)).group_by(Conversation.assignee_id))).all()
         return {user_id: count for user_id, count in rows}
+
+    async def last_customer_message_at(self, conversation_id: int) -> Optional[datetime]:
+        """When the customer last wrote in this conversation (messaging windows count from it)."""
+        async with self.sessions() as session:
+            value = (await session.execute(select(func.max(Message.created_at)).where(
+                Message.conversation_id == conversation_id,
+                Message.sender == SenderKind.CUSTOMER.value))).scalar()
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=utcnow().tzinfo)   # SQLite hands back naive UTC
+        return value
+
+    async def thread_ids(self, conversation_id: int) -> List[str]:
+        """The provider ids of a conversation's messages, oldest first: the customer's (as their channel
+        numbered them) and ours (as the provider accepted them). E-mail threads replies with them."""
+        async with self.sessions() as session:
+            rows = (await session.execute(
+                select(Message.sender, Message.channel_message_id, OutboxItem.provider_message_id)
+                .outerjoin(OutboxItem, OutboxItem.message_id == Message.id)
+                .where(Message.conversation_id == conversation_id).order_by(Message.id))).all()
+        ids = [ours if sender != SenderKind.CUSTOMER.value else theirs for sender, theirs, ours in rows]
+        return [i for i in ids if i]
 
     async def message_conversation(self, message_id: int) -> Optional[int]:
         async with self.sessions() as session:

@@ -23,7 +23,9 @@ class Customer(Base):
     id = Column(Integer, primary_key=True)
     name = Column(String(200))
     email = Column(String(320), index=True)
-    phone = Column(String(40))
+    # Only ever a number a provider proved (a signed Twilio webhook): it links the customer's
+    # identities across channels. A number a customer merely typed stays in `claims`.
+    phone = Column(String(40), index=True)
     profile = Column(JSON, nullable=False, default=dict)
     # Identity a shop vouched for (a signed id from its backend, or an authenticated REST caller):
     # only these are used to look up CRM data. What a customer says about themselves stays in `claims`.

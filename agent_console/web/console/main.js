@@ -114,7 +114,9 @@ function onDeliveryEvent(data) {
   const known = state.messages.get(data?.message_id);
   if (!known) return;
   const status = data.status === 'retrying' ? 'pending' : data.status;
-  ingestMessage({ ...known, delivery: { status, error: data.error ?? null, attempts: data.attempts } });
+  const providerStatus = data.provider_status ?? known.delivery?.provider_status ?? null;
+  ingestMessage({ ...known, delivery: { status, error: data.error ?? null, attempts: data.attempts,
+    provider_status: providerStatus } });
 }
 
 function onHandoffEvent(summary) {

@@ -90,7 +90,11 @@ function renderDelivery(message) {
   const delivery = message.delivery;
   if (!delivery || !delivery.status) return null;
   if (delivery.status === 'sent') {
-    return el('div', { class: 'delivery delivery-sent', 'data-testid': 'delivery', 'data-status': 'sent' }, 'Delivered');
+    // What the provider reported after accepting it (Twilio, Messenger), where it reports anything.
+    const reported = delivery.provider_status || '';
+    const label = { read: 'Read', delivered: 'Delivered', sent: 'Sent', accepted: 'Sent' }[reported] || 'Delivered';
+    return el('div', { class: 'delivery delivery-sent', 'data-testid': 'delivery', 'data-status': 'sent',
+      'data-provider-status': reported }, label);
   }
   if (delivery.status !== 'failed') {
     const retrying = delivery.attempts > 0 && delivery.error;
