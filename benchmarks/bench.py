@@ -1,0 +1,438 @@
+"""`make bench`: Baton and `rasa run` on the same model, driven by one load generator.
+
+Both servers run as processes of their own on loopback; the load generator and the stall
+probe (`benchmarks/loadgen.py`) run in processes of their own too, so neither server shares an
+event loop with its load. For each server and load level it records throughput, latency
+percentiles, the worst event-loop stall, CPU and peak memory, then writes the `## Speed`
+section of `benchmarks/RESULTS.md` (keeping the previous run's numbers beside the new ones)
+and appends the raw numbers to `benchmarks/speed-history.json`.
+
+    .venv/bin/python benchmarks/bench.py [--model models/baton.tar.gz] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+LOADGEN = ROOT / "benchmarks" / "loadgen.py"
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+HISTORY = ROOT / "benchmarks" / "speed-history.json"
+PG_ADMIN_URL = os.environ.get("BATON_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
+START = "<!-- speed:start (written by benchmarks/bench.py) -->"
+END = "<!-- speed:end -->"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+# Baton's per-customer and per-address limits protect a shop from a flood; the load generator
+# is that flood on purpose, so the limits are lifted for the benchmark only.
+BATON_BENCH_ENV = {
+    "BATON_REST_MESSAGES_PER_MINUTE_PER_SENDER": "100000000",
+    "BATON_REST_REQUESTS_PER_MINUTE_PER_ADDRESS": "100000000",
+    "BATON_CUSTOMER_MESSAGES_PER_MINUTE": "100000000",
+    "BATON_NEW_SESSIONS_PER_MINUTE_PER_IP": "100000000",
+    "BATON_LOGIN_ATTEMPTS_PER_MINUTE_PER_ADDRESS": "100000000",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ---- processes: CPU and memory from /proc ---------------------------------------------------------
+
+def _tree(pid: int) -> List[int]:
+    children: Dict[int, List[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                parent = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    total = 0
+    for p in _tree(pid):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / CLOCK_TICKS
+
+
+def memory_mb(pid: int) -> Dict[str, float]:
+    """Resident memory now and at its peak (VmHWM), summed over the server's processes."""
+    rss = peak = 0
+    for p in _tree(pid):
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        rss += int(line.split()[1])
+                    elif line.startswith("VmHWM:"):
+                        peak += int(line.split()[1])
+        except OSError:
+            pass
+    return {"rss_mb": round(rss / 1024), "peak_mb": round(peak / 1024)}
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except Exception:
+        return False
+
+
+@dataclass
+class Server:
+    name: str
+    command: List[str]
+    ready_url: str
+    probe_url: str
+    url: str
+    env: Dict[str, str] = field(default_factory=dict)
+    process: Optional[subprocess.Popen] = None
+    cold_start_s: Optional[float] = None
+    log: Optional[Path] = None
+
+    def start(self, logs: Path, timeout: float = 300) -> None:
+        self.log = logs / f"{self.name.replace(' ', '-')}.log"
+        started = time.monotonic()
+        self.process = subprocess.Popen(self.command, cwd=ROOT, env={**os.environ, **self.env},
+                                        stdout=self.log.open("w"), stderr=subprocess.STDOUT)
+        while time.monotonic() - started < timeout:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited; see {self.log}:\n{self.log.read_text()[-3000:]}")
+            if http_ok(self.ready_url):
+                self.cold_start_s = round(time.monotonic() - started, 1)
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.name} was not ready within {timeout:.0f}s")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+
+
+def loadgen(*args: str, timeout: float = 600) -> Dict[str, Any]:
+    out = subprocess.run([PY, str(LOADGEN), *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    if out.returncode != 0:
+        raise RuntimeError(f"load generator failed: {out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def measured(server: Server, run) -> Dict[str, Any]:
+    """Run one load against `server` with the stall probe beside it; add CPU and memory."""
+    pid = server.process.pid
+    probe = subprocess.Popen([PY, str(LOADGEN), "probe", "--url", server.probe_url, "--seconds", "900"],
+                             cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    cpu_before, clock = cpu_seconds(pid), time.monotonic()
+    try:
+        result = run()
+    finally:
+        cpu_used, wall = cpu_seconds(pid) - cpu_before, time.monotonic() - clock
+        probe.send_signal(signal.SIGTERM)
+        stall = json.loads(probe.communicate(timeout=60)[0].strip().splitlines()[-1])
+    return {**result, **stall, "cpu_cores": round(cpu_used / wall, 2), **memory_mb(pid)}
+
+
+# ---- the servers ----------------------------------------------------------------------------------
+
+def rasa_server(model: Path) -> Server:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    rasa = str(Path(PY).parent / "rasa")
+    return Server("rasa run", [rasa, "run", "--enable-api", "-m", str(model), "--port", str(port),
+                               "-i", "127.0.0.1"],
+                  ready_url=f"{url}/status", probe_url=f"{url}/", url=url,
+                  env={"TF_CPP_MIN_LOG_LEVEL": "3"})
+
+
+def baton_server(model: Path, database_url: str, name: str, extra: Optional[Dict[str, str]] = None) -> Server:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    return Server(name, [PY, "-m", "bot.cli", "serve", "--port", str(port), "--model", str(model),
+                         "--database-url", database_url],
+                  ready_url=f"{url}/readyz", probe_url=f"{url}/healthz", url=url,
+                  env={"TF_CPP_MIN_LOG_LEVEL": "3", **BATON_BENCH_ENV, **(extra or {})})
+
+
+def create_pg_database() -> str:
+    import asyncpg
+
+    name = f"baton_bench_{uuid.uuid4().hex[:8]}"
+
+    async def create() -> None:
+        conn = await asyncpg.connect(PG_ADMIN_URL)
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_pg_database(url: str) -> None:
+    import asyncpg
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(PG_ADMIN_URL)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    asyncio.run(drop())
+
+
+def seed_console_logins(database_url: str, agents: int) -> List[str]:
+    """`agents` console accounts, each with a login session, written straight into the benchmark database."""
+    import secrets
+    from datetime import timedelta
+
+    from agent_console.accounts import session_digest
+    from bot.domain import Role
+    from bot.store import Store
+    from bot.store.database import migrate_sync
+
+    migrate_sync(database_url)
+    tokens = [secrets.token_urlsafe(32) for _ in range(agents)]
+
+    async def seed() -> None:
+        store = Store.open(database_url)
+        try:
+            expires = datetime.now(timezone.utc) + timedelta(days=1)
+            for i, token in enumerate(tokens):
+                user = await store.accounts.create(f"bench-agent-{i}", f"Agent {i}", Role.AGENT, "!", 5)
+                await store.accounts.start_session(user.id, session_digest(token), expires)
+        finally:
+            await store.close()
+
+    asyncio.run(seed())
+    return tokens
+
+
+# ---- the run --------------------------------------------------------------------------------------
+
+def rest_levels(server: Server, levels: List[int], max_messages: int, max_seconds: float) -> Dict[str, Any]:
+    results = {}
+    for senders in levels:
+        tag = f"{server.name.split()[0]}-{senders}-{uuid.uuid4().hex[:6]}"
+        results[str(senders)] = measured(server, lambda: loadgen(
+            "rest", "--url", server.url, "--senders", str(senders), "--max-messages", str(max_messages),
+            "--max-seconds", str(max_seconds), "--tag", tag))
+        print(f"  {server.name} @ {senders} senders: {results[str(senders)]['throughput']} msg/s, "
+              f"p99 {results[str(senders)]['p99_ms']} ms, stall {results[str(senders)]['worst_stall_ms']} ms",
+              flush=True)
+    return results
+
+
+def run(args: argparse.Namespace) -> Dict[str, Any]:
+    model = Path(args.model).resolve()
+    levels = [int(x) for x in args.levels.split(",")]
+    report: Dict[str, Any] = {
+        "when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "model": str(model.relative_to(ROOT)) if model.is_relative_to(ROOT) else str(model),
+        "model_mb": round(model.stat().st_size / 1e6, 1),
+        "bounds": {"max_messages_per_level": args.max_messages, "max_seconds_per_level": args.max_seconds},
+        "servers": {},
+    }
+    with tempfile.TemporaryDirectory(prefix="baton-bench-") as tmp:
+        logs = Path(tmp)
+        if "rasa" in args.only:
+            rasa = rasa_server(model)
+            print("rasa run: starting…", flush=True)
+            rasa.start(logs)
+            try:
+                report["servers"]["rasa run"] = {"cold_start_s": rasa.cold_start_s,
+                                                 "rest": rest_levels(rasa, levels, args.max_messages,
+                                                                     args.max_seconds),
+                                                 **memory_mb(rasa.process.pid)}
+            finally:
+                rasa.stop()
+        if "sqlite" in args.only:
+            db = f"sqlite+aiosqlite:///{tmp}/bench.db"
+            tokens = seed_console_logins(db, args.agents)
+            baton = baton_server(model, db, "baton (SQLite)")
+            print("baton (SQLite): starting…", flush=True)
+            baton.start(logs)
+            try:
+                entry: Dict[str, Any] = {"cold_start_s": baton.cold_start_s,
+                                         "rest": rest_levels(baton, levels, args.max_messages, args.max_seconds)}
+                if args.customers:
+                    entry["webchat"] = measured(baton, lambda: loadgen(
+                        "webchat", "--url", baton.url, "--customers", str(args.customers),
+                        "--max-seconds", str(args.webchat_seconds), timeout=900))
+                    print(f"  web chat: {entry['webchat']}", flush=True)
+                if args.agents:
+                    token_file = logs / "tokens.txt"
+                    token_file.write_text("\n".join(tokens))
+                    entry["handoff"] = loadgen("handoff", "--url", baton.url, "--tokens", str(token_file),
+                                               "--handoffs", str(args.handoffs))
+                    print(f"  handoff: {entry['handoff']}", flush=True)
+                entry.update(memory_mb(baton.process.pid))
+                report["servers"]["baton (SQLite)"] = entry
+            finally:
+                baton.stop()
+        if "postgres" in args.only:
+            db = create_pg_database()
+            try:
+                baton = baton_server(model, db, "baton (PostgreSQL)")
+                print("baton (PostgreSQL): starting…", flush=True)
+                baton.start(logs)
+                try:
+                    report["servers"]["baton (PostgreSQL)"] = {
+                        "cold_start_s": baton.cold_start_s,
+                        "rest": rest_levels(baton, levels, args.max_messages, args.max_seconds),
+                        **memory_mb(baton.process.pid)}
+                finally:
+                    baton.stop()
+            finally:
+                drop_pg_database(db)
+    report["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    return report
+
+
+# ---- the report -----------------------------------------------------------------------------------
+
+def _ratio(a: Optional[float], b: Optional[float]) -> str:
+    return f"{a / b:.2f}×" if a and b else "–"
+
+
+def render(report: Dict[str, Any], previous: Optional[Dict[str, Any]]) -> str:
+    servers = report["servers"]
+    rasa = servers.get("rasa run", {}).get("rest", {})
+    lines = [START, "## Speed", "",
+             f"Written by `make bench` on {report['when']}: {report['machine']}; model `{report['model']}` "
+             f"({report['model_mb']} MB). Load average when the run started "
+             f"{'/'.join(str(x) for x in report['load_average_at_start'])}, at its end "
+             f"{'/'.join(str(x) for x in report.get('load_average_at_end', []))} (1/5/15 min; the two cores are "
+             "shared with other work, so absolute numbers move between runs; both servers ran in the same run).",
+             "",
+             "REST webhook, closed loop: each sender posts its next store question when the previous one was "
+             f"answered; each level is bounded at {report['bounds']['max_messages_per_level']} messages or "
+             f"{report['bounds']['max_seconds_per_level']:g} s. *Stall* is the worst wait of a cheap GET sent every "
+             "20 ms during the load (Baton `/healthz`, Rasa `/`). CPU is the server's cores in use; memory is "
+             "its peak resident set.", "",
+             "| server | senders | msg/s | × rasa | p50 ms | p95 ms | p99 ms | stall ms | CPU cores | errors | no bot reply |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for name, entry in servers.items():
+        for level, r in entry.get("rest", {}).items():
+            base = rasa.get(level, {}).get("throughput")
+            lines.append(f"| {name} | {level} | {r['throughput']} | {_ratio(r['throughput'], base)} | "
+                         f"{r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | {r['worst_stall_ms']} | "
+                         f"{r['cpu_cores']} | {r['errors']} | {r['no_bot_reply']} |")
+    lines += ["", "| server | cold start s (start → ready) | peak memory MB | memory after the run MB |",
+              "|---|---|---|---|"]
+    for name, entry in servers.items():
+        lines.append(f"| {name} | {entry.get('cold_start_s')} | {entry.get('peak_mb')} | {entry.get('rss_mb')} |")
+    sqlite = servers.get("baton (SQLite)", {})
+    web = sqlite.get("webchat")
+    if web:
+        lines += ["", f"**Web chat (Socket.IO), one Baton worker on SQLite:** {web['connected']} of "
+                      f"{web['customers']} customers connected (in {web['connect_seconds']} s; "
+                      f"{web['still_connected_at_end']} still connected at the end); each sent its messages at a "
+                      f"chat pace (10–30 s apart): {web['messages']} answered, {web['throughput']} msg/s, round "
+                      f"trip p50 {web['p50_ms']} ms, p95 {web['p95_ms']} ms, p99 **{web['p99_ms']} ms**, max "
+                      f"{web['max_ms']} ms; {web['failures']} failures {web['failure_kinds'] or ''}; worst stall "
+                      f"{web['worst_stall_ms']} ms; CPU {web['cpu_cores']} cores; memory {web['rss_mb']} MB."]
+    hand = sqlite.get("handoff")
+    if hand:
+        fm, ar = hand["from_customer_message"], hand["after_rest_answer"]
+        lines += ["", f"**Handoff to the console:** {hand['consoles']} consoles connected to `/agents`; "
+                      f"{hand['handoffs']} customers asked for a person, one after another; each console's "
+                      f"`handoff` event arrived p50 {fm['p50_ms']} ms / p99 {fm['p99_ms']} ms / max {fm['max_ms']} ms "
+                      f"after the customer's message was sent (p50 {ar['p50_ms']} ms / p99 {ar['p99_ms']} ms after "
+                      f"the REST answer); {hand['missed']} deliveries missed."]
+    if previous:
+        lines += ["", f"Previous run ({previous['when']}, load average "
+                      f"{'/'.join(str(x) for x in previous['load_average_at_start'])}):", "",
+                  "| server | senders | msg/s | p99 ms | stall ms |", "|---|---|---|---|---|"]
+        for name, entry in previous["servers"].items():
+            for level, r in entry.get("rest", {}).items():
+                lines.append(f"| {name} | {level} | {r['throughput']} | {r['p99_ms']} | {r['worst_stall_ms']} |")
+    lines += ["", "Reproduce: `make bench` (all of it, about 15 minutes), or "
+                  "`.venv/bin/python benchmarks/bench.py --help` for one server or level.", END]
+    return "\n".join(lines) + "\n"
+
+
+def write_results(report: Dict[str, Any]) -> None:
+    history: List[Dict[str, Any]] = json.loads(HISTORY.read_text()) if HISTORY.is_file() else []
+    previous = history[-1] if history else None
+    history.append(report)
+    HISTORY.write_text(json.dumps(history, indent=1) + "\n")
+    section = render(report, previous)
+    text = RESULTS.read_text() if RESULTS.is_file() else "# Benchmark results\n\n"
+    if START in text and END in text:
+        head, rest = text.split(START, 1)
+        text = head + section.rstrip("\n") + rest.split(END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    RESULTS.write_text(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=str(ROOT / "models" / "baton.tar.gz"))
+    parser.add_argument("--levels", default="16,64,256", help="concurrent REST senders, comma-separated")
+    parser.add_argument("--max-messages", type=int, default=2500, help="per level")
+    parser.add_argument("--max-seconds", type=float, default=30.0, help="per level")
+    parser.add_argument("--customers", type=int, default=1000, help="web chat customers (0: skip)")
+    parser.add_argument("--webchat-seconds", type=float, default=120.0)
+    parser.add_argument("--agents", type=int, default=100, help="connected consoles for the handoff test (0: skip)")
+    parser.add_argument("--handoffs", type=int, default=20)
+    parser.add_argument("--only", default="rasa,sqlite,postgres", help="which servers: rasa,sqlite,postgres")
+    parser.add_argument("--no-write", action="store_true", help="print the numbers; leave RESULTS.md alone")
+    args = parser.parse_args()
+    if not Path(args.model).is_file():
+        sys.exit(f"no model at {args.model}; `make bench` trains one, or pass --model")
+    report = run(args)
+    print(json.dumps(report, indent=1))
+    if not args.no_write:
+        write_results(report)
+        print(f"wrote {RESULTS.relative_to(ROOT)} and {HISTORY.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
