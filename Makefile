@@ -9,13 +9,14 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test train evaluate venv chromium rasa-webchat services clean help
+.PHONY: run test train evaluate bench venv chromium rasa-webchat services clean help
 
 help:
 	@echo "make run       set up (venv, model, database) and start Baton on SQLite"
 	@echo "make test      set up and run the whole test suite"
 	@echo "make train     retrain the model from data/"
 	@echo "make evaluate  held-out accuracy and the handoff threshold curve (docs/evaluation)"
+	@echo "make bench     Baton vs rasa run on the same model; rewrites the Speed section of benchmarks/RESULTS.md"
 
 $(STAMP): pyproject.toml constraints.txt
 	@if [ ! -x $(PY) ]; then \
@@ -50,6 +51,11 @@ rasa-webchat:
 
 test: $(STAMP) chromium rasa-webchat
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# Trains the production model once (about 7-11 minutes) unless models/baton.tar.gz exists; then
+# about 15 minutes of bounded load on loopback. Needs PostgreSQL on 127.0.0.1:5432 (BATON_BENCH_PG).
+bench: $(STAMP) $(MODEL)
+	$(PY) benchmarks/bench.py --model $(MODEL)
 
 clean:
 	rm -rf $(VENV) models .cache baton.db baton.db-wal baton.db-shm
