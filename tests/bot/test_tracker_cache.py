@@ -50,7 +50,7 @@ async def test_turns_use_the_cached_tracker_and_a_restart_rebuilds_the_same_one(
 
         stored = [json.loads(row) for row in await store.trackers.load(key)]
         cached = backend.trackers.peek(key)
-        assert stored == [event.as_dict() for event in cached.events]
+        assert stored == [json.loads(json.dumps(event.as_dict())) for event in cached.events]  # tuples -> lists
 
         restarted = BoundEngine(engine, TrackerBackend(store.trackers, loop))   # nothing cached
         remembered = await restarted.memory(key)
