@@ -253,22 +253,23 @@ def seed_console_logins(database_url: str, agents: int) -> List[str]:
 
 # ---- the run --------------------------------------------------------------------------------------
 
-def rest_levels(server: Server, levels: List[int], max_messages: int, max_seconds: float) -> Dict[str, Any]:
-    results = {}
-    for senders in levels:
-        tag = f"{server.name.split()[0]}-{senders}-{uuid.uuid4().hex[:6]}"
-        results[str(senders)] = measured(server, lambda: loadgen(
-            "rest", "--url", server.url, "--senders", str(senders), "--max-messages", str(max_messages),
-            "--max-seconds", str(max_seconds), "--tag", tag))
-        print(f"  {server.name} @ {senders} senders: {results[str(senders)]['throughput']} msg/s, "
-              f"p99 {results[str(senders)]['p99_ms']} ms, stall {results[str(senders)]['worst_stall_ms']} ms",
-              flush=True)
-    return results
+def rest_level(server: Server, senders: int, max_messages: int, max_seconds: float) -> Dict[str, Any]:
+    tag = f"{server.name.split()[0]}-{senders}-{uuid.uuid4().hex[:6]}"
+    result = measured(server, lambda: loadgen(
+        "rest", "--url", server.url, "--senders", str(senders), "--max-messages", str(max_messages),
+        "--max-seconds", str(max_seconds), "--tag", tag))
+    print(f"  {server.name} @ {senders} senders: {result['throughput']} msg/s, p99 {result['p99_ms']} ms, "
+          f"stall {result['worst_stall_ms']} ms, load average {os.getloadavg()[0]:.1f}", flush=True)
+    return result
 
 
 def run(args: argparse.Namespace) -> Dict[str, Any]:
+    """Every server is started (one at a time, for a clean cold start) and kept up; then each load
+    level runs against each server in turn, so a change in the machine's background load hits
+    all of them alike rather than whichever happened to run last."""
     model = Path(args.model).resolve()
     levels = [int(x) for x in args.levels.split(",")]
+    wanted = [x.strip() for x in args.only.split(",")]
     report: Dict[str, Any] = {
         "when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
@@ -278,58 +279,51 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
         "bounds": {"max_messages_per_level": args.max_messages, "max_seconds_per_level": args.max_seconds},
         "servers": {},
     }
+    servers: List[Server] = []
+    pg_url: Optional[str] = None
+    tokens: List[str] = []
     with tempfile.TemporaryDirectory(prefix="baton-bench-") as tmp:
         logs = Path(tmp)
-        if "rasa" in args.only:
-            rasa = rasa_server(model)
-            print("rasa run: starting…", flush=True)
-            rasa.start(logs)
-            try:
-                report["servers"]["rasa run"] = {"cold_start_s": rasa.cold_start_s,
-                                                 "rest": rest_levels(rasa, levels, args.max_messages,
-                                                                     args.max_seconds),
-                                                 **memory_mb(rasa.process.pid)}
-            finally:
-                rasa.stop()
-        if "sqlite" in args.only:
-            db = f"sqlite+aiosqlite:///{tmp}/bench.db"
-            tokens = seed_console_logins(db, args.agents)
-            baton = baton_server(model, db, "baton (SQLite)")
-            print("baton (SQLite): starting…", flush=True)
-            baton.start(logs)
-            try:
-                entry: Dict[str, Any] = {"cold_start_s": baton.cold_start_s,
-                                         "rest": rest_levels(baton, levels, args.max_messages, args.max_seconds)}
-                if args.customers:
-                    entry["webchat"] = measured(baton, lambda: loadgen(
-                        "webchat", "--url", baton.url, "--customers", str(args.customers),
-                        "--max-seconds", str(args.webchat_seconds), timeout=900))
-                    print(f"  web chat: {entry['webchat']}", flush=True)
-                if args.agents:
-                    token_file = logs / "tokens.txt"
-                    token_file.write_text("\n".join(tokens))
-                    entry["handoff"] = loadgen("handoff", "--url", baton.url, "--tokens", str(token_file),
-                                               "--handoffs", str(args.handoffs))
-                    print(f"  handoff: {entry['handoff']}", flush=True)
-                entry.update(memory_mb(baton.process.pid))
-                report["servers"]["baton (SQLite)"] = entry
-            finally:
-                baton.stop()
-        if "postgres" in args.only:
-            db = create_pg_database()
-            try:
-                baton = baton_server(model, db, "baton (PostgreSQL)")
-                print("baton (PostgreSQL): starting…", flush=True)
-                baton.start(logs)
-                try:
-                    report["servers"]["baton (PostgreSQL)"] = {
-                        "cold_start_s": baton.cold_start_s,
-                        "rest": rest_levels(baton, levels, args.max_messages, args.max_seconds),
-                        **memory_mb(baton.process.pid)}
-                finally:
-                    baton.stop()
-            finally:
-                drop_pg_database(db)
+        try:
+            if "rasa" in wanted:
+                servers.append(rasa_server(model))
+            if "sqlite" in wanted:
+                db = f"sqlite+aiosqlite:///{tmp}/bench.db"
+                tokens = seed_console_logins(db, args.agents)
+                servers.append(baton_server(model, db, "baton (SQLite)"))
+            if "postgres" in wanted:
+                pg_url = create_pg_database()
+                servers.append(baton_server(model, pg_url, "baton (PostgreSQL)"))
+            for server in servers:
+                print(f"{server.name}: starting…", flush=True)
+                server.start(logs)
+                report["servers"][server.name] = {"cold_start_s": server.cold_start_s, "rest": {}}
+                print(f"  ready in {server.cold_start_s} s", flush=True)
+            for senders in levels:
+                for server in servers:
+                    report["servers"][server.name]["rest"][str(senders)] = rest_level(
+                        server, senders, args.max_messages, args.max_seconds)
+            sqlite = next((s for s in servers if s.name == "baton (SQLite)"), None)
+            if sqlite is not None and args.customers:
+                entry = report["servers"][sqlite.name]
+                entry["webchat"] = measured(sqlite, lambda: loadgen(
+                    "webchat", "--url", sqlite.url, "--customers", str(args.customers),
+                    "--max-seconds", str(args.webchat_seconds), timeout=900))
+                print(f"  web chat: {entry['webchat']}", flush=True)
+            if sqlite is not None and args.agents:
+                token_file = logs / "tokens.txt"
+                token_file.write_text("\n".join(tokens))
+                entry = report["servers"][sqlite.name]
+                entry["handoff"] = loadgen("handoff", "--url", sqlite.url, "--tokens", str(token_file),
+                                           "--handoffs", str(args.handoffs))
+                print(f"  handoff: {entry['handoff']}", flush=True)
+            for server in servers:
+                report["servers"][server.name].update(memory_mb(server.process.pid))
+        finally:
+            for server in servers:
+                server.stop()
+            if pg_url:
+                drop_pg_database(pg_url)
     report["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     return report
 
@@ -350,6 +344,7 @@ def render(report: Dict[str, Any], previous: Optional[Dict[str, Any]]) -> str:
              f"{'/'.join(str(x) for x in report.get('load_average_at_end', []))} (1/5/15 min; the two cores are "
              "shared with other work, so absolute numbers move between runs; both servers ran in the same run).",
              "",
+             "All servers were up at once and took turns at each level. "
              "REST webhook, closed loop: each sender posts its next store question when the previous one was "
              f"answered; each level is bounded at {report['bounds']['max_messages_per_level']} messages or "
              f"{report['bounds']['max_seconds_per_level']:g} s. *Stall* is the worst wait of a cheap GET sent every "

@@ -16,6 +16,7 @@ import contextvars
 import copy
 import logging
 import os
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,6 +100,13 @@ class RasaEngine:
         """Start the engine thread and begin loading the model (returns at once)."""
         if self._thread is not None:
             return
+        # The engine thread runs long stretches of Python; the server's loop and the database
+        # driver's thread need the GIL for a moment many times a turn. With Python's default 5 ms
+        # switch interval each of those moments could wait 5 ms behind the engine (1 ms here;
+        # BATON_GIL_SWITCH_INTERVAL=0 keeps Python's default).
+        interval = float(os.environ.get("BATON_GIL_SWITCH_INTERVAL", "0.001"))
+        if interval > 0:
+            sys.setswitchinterval(interval)
         started = threading.Event()
 
         def run() -> None:
