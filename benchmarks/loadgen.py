@@ -169,7 +169,7 @@ async def webchat_load(url: str, customers: int, messages: int, think_min: float
 
             started = time.perf_counter()
             try:
-                await client.connect(url, transports=["websocket"], wait_timeout=30)
+                await asyncio.wait_for(client.connect(url, transports=["websocket"], wait_timeout=30), 60)
                 await client.emit("session_request", {"session_id": None})
                 await asyncio.wait_for(confirmed, 30)
             except Exception as exc:  # counted: a customer who could not connect is a failure
@@ -191,7 +191,7 @@ async def webchat_load(url: str, customers: int, messages: int, think_min: float
             text = STORE_QUESTIONS[(person.index + n) % len(STORE_QUESTIONS)]
             started = time.perf_counter()
             try:
-                await person.client.emit("user_uttered", {"message": text})
+                await asyncio.wait_for(person.client.emit("user_uttered", {"message": text}), 30)
                 answered = await asyncio.wait_for(person.replies.get(), max(1.0, deadline - time.monotonic()))
             except asyncio.TimeoutError:
                 fail("no answer in time")
@@ -211,14 +211,21 @@ async def webchat_load(url: str, customers: int, messages: int, think_min: float
     await asyncio.gather(*[chat(p, deadline) for p in people])
     elapsed = time.perf_counter() - started
     still_connected = sum(1 for p in people if p.client is not None and p.client.connected)
-    await asyncio.gather(*[p.client.disconnect() for p in people if p.client is not None],
-                         return_exceptions=True)
-    await http.close()
+    await asyncio.gather(*[_bounded(p.client.disconnect(), 10) for p in people if p.client is not None])
+    await _bounded(http.close(), 10)
     return {"customers": customers, "connected": connected, "still_connected_at_end": still_connected,
             "connect_seconds": round(connect_seconds, 1), "connect_p99_ms": percentile(sorted(connect_ms), 0.99),
             "messages": len(round_trips), "seconds": round(elapsed, 1),
             "throughput": round(len(round_trips) / elapsed, 1) if elapsed else 0.0,
             "failures": sum(failures.values()), "failure_kinds": failures, **latency_summary(round_trips)}
+
+
+async def _bounded(awaitable, seconds: float) -> None:
+    """A client's goodbye must not keep the benchmark waiting (a socket the server dropped never answers)."""
+    try:
+        await asyncio.wait_for(awaitable, seconds)
+    except Exception:
+        pass
 
 
 # ---- handoff to the console -----------------------------------------------------------------------
@@ -264,8 +271,8 @@ async def handoff_latency(url: str, tokens: List[str], handoffs: int, max_second
             from_message.append((s[b] - started) * 1000)
             from_reply.append((s[b] - replied) * 1000)
         await asyncio.sleep(0.2)
-    await asyncio.gather(*[c.disconnect() for c in consoles], return_exceptions=True)
-    await http.close()
+    await asyncio.gather(*[_bounded(c.disconnect(), 10) for c in consoles])
+    await _bounded(http.close(), 10)
     return {"consoles": len(consoles), "handoffs": handoffs, "deliveries": len(from_message), "missed": missed,
             "from_customer_message": latency_summary(from_message),
             "after_rest_answer": latency_summary(from_reply)}
