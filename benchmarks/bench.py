@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))   # this checkout's `bot` (its migrations), whatever the venv points at
 PY = sys.executable
 LOADGEN = ROOT / "benchmarks" / "loadgen.py"
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
@@ -130,7 +131,7 @@ class Server:
     cold_start_s: Optional[float] = None
     log: Optional[Path] = None
 
-    def start(self, logs: Path, timeout: float = 300) -> None:
+    def start(self, logs: Path, timeout: float = 900) -> None:
         self.log = logs / f"{self.name.replace(' ', '-')}.log"
         started = time.monotonic()
         self.process = subprocess.Popen(self.command, cwd=ROOT, env={**os.environ, **self.env},
