@@ -273,7 +273,8 @@ def survived(step) -> Dict[str, Any]:
     try:
         return step()
     except Exception as exc:
-        return {"error": f"{type(exc).__name__}: {str(exc)[-500:]}"}
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        return {"error": f"{type(exc).__name__}: {' / '.join(lines)[:300]}"}
 
 
 def run(args: argparse.Namespace) -> Dict[str, Any]:
@@ -381,7 +382,7 @@ def render(report: Dict[str, Any], previous: Optional[Dict[str, Any]]) -> str:
     sqlite = servers.get("baton (SQLite)", {})
     web = sqlite.get("webchat")
     if web and "error" in web:
-        lines += ["", f"**Web chat:** the run failed: {web['error']}"]
+        lines += ["", f"**Web chat:** the run failed: `{web['error'][:300]}`"]
     elif web:
         lines += ["", f"**Web chat (Socket.IO), one Baton worker on SQLite:** {web['connected']} of "
                       f"{web['customers']} customers connected (in {web['connect_seconds']} s; "
@@ -393,7 +394,7 @@ def render(report: Dict[str, Any], previous: Optional[Dict[str, Any]]) -> str:
                       f"{web['worst_stall_ms']} ms; CPU {web['cpu_cores']} cores; memory {web['rss_mb']} MB."]
     hand = sqlite.get("handoff")
     if hand and "error" in hand:
-        lines += ["", f"**Handoff to the console:** the run failed: {hand['error']}"]
+        lines += ["", f"**Handoff to the console:** the run failed: `{' '.join(hand['error'].split())[-300:]}`"]
     elif hand:
         fm, ar = hand["from_customer_message"], hand["after_rest_answer"]
         lines += ["", f"**Handoff to the console:** {hand['consoles']} consoles connected to `/agents`; "
@@ -408,7 +409,7 @@ def render(report: Dict[str, Any], previous: Optional[Dict[str, Any]]) -> str:
         for name, entry in previous["servers"].items():
             for level, r in entry.get("rest", {}).items():
                 lines.append(f"| {name} | {level} | {r['throughput']} | {r['p99_ms']} | {r['worst_stall_ms']} |")
-    lines += ["", "Reproduce: `make bench` (all of it, about 15 minutes), or "
+    lines += ["", "Reproduce: `make bench` (all of it, 25–40 minutes on this shared machine), or "
                   "`.venv/bin/python benchmarks/bench.py --help` for one server or level.", END]
     return "\n".join(lines) + "\n"
 
