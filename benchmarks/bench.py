@@ -159,7 +159,9 @@ class Server:
 def loadgen(*args: str, timeout: float = 600) -> Dict[str, Any]:
     out = subprocess.run([PY, str(LOADGEN), *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     if out.returncode != 0:
-        raise RuntimeError(f"load generator failed: {out.stderr[-3000:]}")
+        causes = [line for line in out.stderr.splitlines()
+                  if line[:1].isalpha() and ("Error" in line or "Exception" in line) and "loop is closed" not in line]
+        raise RuntimeError(f"load generator failed: {' | '.join(causes[:3]) or out.stderr[-1000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
