@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test unit screenshots train evaluate bench-nlu venv chromium rasa-webchat services clean help
+.PHONY: run test unit screenshots train evaluate bench-nlu bench venv chromium rasa-webchat services clean help
 
 help:
 	@echo "make run       set up (venv, model, database) and start Baton on SQLite"
@@ -19,6 +19,7 @@ help:
 	@echo "make train     retrain the model from data/"
 	@echo "make evaluate  learn the handoff thresholds; the three figures on the store test set (docs/evaluation)"
 	@echo "make bench-nlu Baton vs plain Rasa on the store set and Banking77 (benchmarks/RESULTS.md, ~40 min)"
+	@echo "make bench     Baton vs rasa run on the same model; rewrites the Speed section of benchmarks/RESULTS.md"
 
 $(STAMP): pyproject.toml constraints.txt
 	@if [ ! -x $(PY) ]; then \
@@ -63,6 +64,11 @@ unit: $(STAMP)
 
 screenshots: $(STAMP) chromium rasa-webchat
 	BATON_UPDATE_SCREENSHOTS=1 $(PY) -m pytest -q -p no:cacheprovider tests/e2e -m browser
+
+# Trains the production model once (about 7-11 minutes) unless models/baton.tar.gz exists; then
+# about 15 minutes of bounded load on loopback. Needs PostgreSQL on 127.0.0.1:5432 (BATON_BENCH_PG).
+bench: $(STAMP) $(MODEL)
+	$(PY) benchmarks/bench.py --model $(MODEL)
 
 clean:
 	rm -rf $(VENV) models .cache baton.db baton.db-wal baton.db-shm

@@ -22,6 +22,10 @@ class ConsoleBroadcaster:
 
     async def __call__(self, event: DomainEvent) -> None:
         ns = self.namespace
+        if not ns.may_have_listeners():
+            # Nobody to tell: a console that connects later loads the queue, and one that
+            # reconnects replays what it missed from the store.
+            return
         if event.name is EventName.TYPING:
             await ns.emit("typing", {"conversation_id": event.conversation_id, "agent_id": event.actor_id,
                                      **event.data}, room=ROOM)

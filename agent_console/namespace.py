@@ -74,6 +74,13 @@ class AgentNamespace(SafeNamespace):
         await self.emit("queue", {"conversations": all_json(conversations), "me": user.as_json()}, to=sid)
         await self.broadcast_presence()
 
+    def may_have_listeners(self) -> bool:
+        """False only when no console can hear an emit: none is connected here, and no other
+        worker shares this server's events (a pub/sub manager such as Redis)."""
+        if type(self.server.manager) is not socketio.AsyncManager:
+            return True
+        return any(self._sids_by_login.values())
+
     async def on_disconnect(self, sid: str, *args: Any) -> None:
         session = await self.get_session(sid)
         if session.get("login"):

@@ -16,6 +16,7 @@ import contextvars
 import copy
 import logging
 import os
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,8 +54,9 @@ class TrackerBackend:
 
     events: Any   # bot.store.trackers.TrackerEventStore
     loop: asyncio.AbstractEventLoop
-    cache: Dict[str, List[Dict[str, Any]]] = field(default_factory=dict)
-    offsets: Dict[str, int] = field(default_factory=dict)  # where the last session starts, per key
+    # Rasa's trackers between turns (bot.rasa_trackers): rebuilding one from its stored events
+    # every turn cost more than the turn's dialogue prediction.
+    trackers: Any = field(default_factory=lambda: _tracker_cache())
 
     async def run(self, coro):
         # Shielded on the server's loop: a bot call that times out must not cancel a database
@@ -63,6 +65,12 @@ class TrackerBackend:
             return await asyncio.shield(coro)
 
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(shielded(), self.loop))
+
+
+def _tracker_cache():
+    from bot.tracker_cache import TrackerCache
+
+    return TrackerCache()
 
 
 # Set on the engine thread for the duration of one call: which app's database the trackers use.
@@ -92,6 +100,8 @@ class RasaEngine:
         self._loaded: "concurrent.futures.Future[bool]" = concurrent.futures.Future()
         self.error: Optional[str] = None
         self.intents: List[str] = []
+        self._parses: Any = None     # bot.nlu_batch.ParseQueue, once the model is loaded
+        self.fast_path: Any = None   # bot.dialogue_fast_path.DialogueFastPath, when the model allows it
 
     # ---- lifecycle -------------------------------------------------------------
 
@@ -99,6 +109,13 @@ class RasaEngine:
         """Start the engine thread and begin loading the model (returns at once)."""
         if self._thread is not None:
             return
+        # The engine thread runs long stretches of Python; the server's loop and the database
+        # driver's thread need the GIL for a moment many times a turn. With Python's default 5 ms
+        # switch interval each of those moments could wait 5 ms behind the engine (1 ms here;
+        # BATON_GIL_SWITCH_INTERVAL=0 keeps Python's default).
+        interval = float(os.environ.get("BATON_GIL_SWITCH_INTERVAL", "0.001"))
+        if interval > 0:
+            sys.setswitchinterval(interval)
         started = threading.Event()
 
         def run() -> None:
@@ -124,6 +141,7 @@ class RasaEngine:
             agent = Agent.load(str(self.model_path), tracker_store=BatonTrackerStore())
             if agent.processor is None:
                 raise RuntimeError("model loaded without a processor")
+            self._speed_up(agent.processor)
             self._agent = agent
             self.intents = sorted(i for i in agent.domain.intent_properties.keys() if not i.startswith("nlu_"))
             log.info("model %s loaded", self.model_path.name)
@@ -132,6 +150,18 @@ class RasaEngine:
             log.error("could not load the Rasa model: %s", self.error)
         finally:
             self._loaded.set_result(self._agent is not None)
+
+    def _speed_up(self, processor: Any) -> None:
+        """Same answers, less work per message (each module says why its results are Rasa's own)."""
+        from bot import dialogue_fast_path, nlu_batch, rasa_graph
+
+        rasa_graph.install(processor)
+        diets = nlu_batch.batch_diet(processor)
+        self.fast_path = dialogue_fast_path.install(processor)
+        if processor.http_interpreter is None:
+            self._parses = nlu_batch.ParseQueue(self._loop, lambda texts: nlu_batch.parse_batch(processor, texts))
+        log.info("batched NLU: %s (%d DIET classifiers batched); dialogue fast path: %s",
+                 "on" if self._parses else "off", diets, "on" if self.fast_path else "off")
 
     async def wait_ready(self, timeout: Optional[float] = None) -> bool:
         """Wait (without blocking the loop) until loading finished; True if a model is usable."""
@@ -172,6 +202,7 @@ class RasaEngine:
         switched = concurrent.futures.Future()
 
         def switch() -> None:
+            self._speed_up(loaded.processor)   # the batch queue and fast path belong to a processor
             self._agent = loaded
             self.model_path = Path(model_path)
             self.error = None
@@ -233,12 +264,27 @@ class RasaEngine:
             raise BotCrashed(f"{type(exc).__name__}: {exc}") from exc
 
     async def parse(self, text: str) -> NluParse:
-        async def work(agent):
-            from rasa.core.channels.channel import UserMessage
+        if self._parses is None:
+            async def work(agent):
+                from rasa.core.channels.channel import UserMessage
 
-            return await agent.processor.parse_message(UserMessage(text))
+                return await agent.processor.parse_message(UserMessage(text))
 
-        return NluParse.from_rasa(clean_entity_values(await self._call(work)))
+            return NluParse.from_rasa(clean_entity_values(await self._call(work)))
+        if self._agent is None:
+            raise BotUnavailable(self.error or "the model is still loading")
+        # Parsed together with whatever else is waiting (bot.nlu_batch), on the engine's thread.
+        future = self._parses.submit(text)
+        try:
+            parse = await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
+        except asyncio.TimeoutError as exc:
+            future.cancel()
+            raise BotTimeout(f"no answer within {self.timeout:g}s") from exc
+        except BotFailure:
+            raise
+        except Exception as exc:
+            raise BotCrashed(f"{type(exc).__name__}: {exc}") from exc
+        return NluParse.from_rasa(clean_entity_values(parse))
 
     async def respond(self, conversation_key: str, parse: NluParse,
                       metadata: Optional[Dict[str, Any]] = None,
@@ -305,7 +351,9 @@ class RasaEngine:
     async def memory(self, conversation_key: str, backend: Optional[TrackerBackend] = None) -> Dict[str, Any]:
         """What the bot remembers of a conversation: its filled slots, and whether it is paused."""
         async def work(agent):
-            tracker = await agent.processor.tracker_store.retrieve(conversation_key)
+            store = agent.processor.tracker_store
+            read = getattr(store, "peek", store.retrieve)   # a read must not take the turn's tracker away
+            tracker = await read(conversation_key)
             if tracker is None:
                 return {"paused": False, "slots": {}}
             slots = {name: value for name, value in tracker.current_slot_values().items()

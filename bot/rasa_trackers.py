@@ -6,16 +6,18 @@ awaits it from the engine thread: one database, one connection pool, and on SQLi
 writer contending for the file. Which database a call uses travels with the call (a context
 variable set by the engine), so one loaded model can serve several apps (the tests do that).
 
-Events are cached per conversation after the first read; a conversation is served by one
-process at a time (sticky sessions), and a conflict on append (another process wrote) drops
-the cache so the next read reloads.
+Between turns the tracker object itself is kept (`bot/tracker_cache.py`): a conversation is
+served by one process at a time (sticky sessions), a save appends only the events the tracker
+gained since it was loaded or last saved, and a conflict on append (another process wrote)
+drops the cached tracker so the next read rebuilds it from the database.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Dict, Iterable, List, Optional, Text
+from itertools import islice
+from typing import Any, Dict, Iterable, List, Optional, Text, Tuple
 
 from rasa.core.tracker_store import InMemoryTrackerStore, TrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -54,32 +56,58 @@ class BatonTrackerStore(TrackerStore):
         self._domain = domain or Domain.empty()
         self._memory.domain = domain
 
-    async def _events(self, backend: TrackerBackend, key: str) -> List[Dict[str, Any]]:
-        events = backend.cache.get(key)
-        if events is None:
-            rows = await backend.run(backend.events.load(key))
-            events = [json.loads(row) for row in rows]
-            backend.cache[key] = events
-        return events
+    async def _stored(self, backend: TrackerBackend, key: str) -> List[Dict[str, Any]]:
+        rows = await backend.run(backend.events.load(key))
+        return [json.loads(row) for row in rows]
+
+    async def _build(self, backend: TrackerBackend, key: str) -> Optional[DialogueStateTracker]:
+        """The conversation's last session, rebuilt from the database."""
+        events = await self._stored(backend, key)
+        tracker = None
+        if events:
+            offset = _last_session_start(events)
+            tracker = DialogueStateTracker.from_dict(key, events[offset:], self.domain.slots)
+        backend.trackers.loaded(key, tracker, len(events))
+        return tracker
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         backend = current_backend.get()
         if backend is None:
             return await self._memory.retrieve(sender_id)
-        events = await self._events(backend, sender_id)
+        tracker = backend.trackers.check_out(sender_id)
+        if tracker is not None:
+            return tracker
+        return await self._build(backend, sender_id)
+
+    async def peek(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+        """The conversation's tracker for reading only: the caller must not change or save it."""
+        backend = current_backend.get()
+        if backend is None:
+            return await self._memory.retrieve(sender_id)
+        tracker = backend.trackers.peek(sender_id)
+        if tracker is not None:
+            return tracker
+        events = await self._stored(backend, sender_id)
         if not events:
-            backend.offsets[sender_id] = 0
             return None
-        offset = _last_session_start(events)
-        backend.offsets[sender_id] = offset
-        return DialogueStateTracker.from_dict(sender_id, events[offset:], self.domain.slots)
+        return DialogueStateTracker.from_dict(sender_id, events[_last_session_start(events):], self.domain.slots)
 
     async def retrieve_full_tracker(self, conversation_id: Text) -> Optional[DialogueStateTracker]:
         backend = current_backend.get()
         if backend is None:
             return await self._memory.retrieve_full_tracker(conversation_id)
-        events = await self._events(backend, conversation_id)
+        events = await self._stored(backend, conversation_id)
         return DialogueStateTracker.from_dict(conversation_id, events, self.domain.slots) if events else None
+
+    async def _already_stored(self, backend: TrackerBackend, tracker: DialogueStateTracker) -> Tuple[int, int]:
+        """(this tracker's events the database has, rows stored for the conversation)."""
+        key = tracker.sender_id
+        persisted = backend.trackers.persisted(key)
+        if persisted is not None and (persisted.describes(tracker) or persisted.rows == 0):
+            return persisted.events if persisted.describes(tracker) else 0, persisted.rows
+        # A tracker this process did not hand out: it holds the stored last session.
+        events = await self._stored(backend, key)
+        return len(events) - _last_session_start(events), len(events)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         backend = current_backend.get()
@@ -87,22 +115,18 @@ class BatonTrackerStore(TrackerStore):
             await self._memory.save(tracker)
             return
         key = tracker.sender_id
-        stored = await self._events(backend, key)
-        offset = backend.offsets.get(key, _last_session_start(stored))
-        already = len(stored) - offset           # events of this session the store has
-        new = [event.as_dict() for event in list(tracker.events)[already:]]
-        if not new:
-            return
-        try:
-            await backend.run(backend.events.append(key, len(stored), [json.dumps(e) for e in new]))
-        except TrackerConflict:
-            backend.cache.pop(key, None)
-            raise
-        stored.extend(new)
+        already, rows = await self._already_stored(backend, tracker)
+        new = [json.dumps(event.as_dict()) for event in islice(tracker.events, already, None)]
+        if new:
+            try:
+                await backend.run(backend.events.append(key, rows, new))
+            except TrackerConflict:
+                backend.trackers.forget(key)
+                raise
+        backend.trackers.check_in(key, tracker, rows + len(new))
 
     async def keys(self) -> Iterable[Text]:
         backend = current_backend.get()
         if backend is None:
             return await self._memory.keys()
-        return list(backend.cache.keys())
-
+        return backend.trackers.keys()

@@ -1,0 +1,71 @@
+"""Models and pristine Rasa agents for the equality tests of Baton's engine speed-ups (they need trained models)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.settings import PROJECT_ROOT
+from tests.support import CACHE, data_fingerprint
+
+DATA = PROJECT_ROOT / "data"
+
+
+def stories_from_rules() -> list:
+    """Every rule as a one-turn story, and each pair of rules as a two-turn story.
+
+    data/ has rules only; TED learns from stories. Without them TED has nothing to learn and the
+    fast path's equality would hold trivially, so the test model's TED is trained on these.
+    """
+    rules = yaml.safe_load((DATA / "rules.yml").read_text())["rules"]
+    # nlu_fallback is FallbackClassifier's, answered by its rule alone; as a story step Rasa rejects it.
+    turns = [r["steps"] for r in rules if not any(s.get("intent") == "nlu_fallback" for s in r["steps"])]
+    stories = [{"story": f"one turn {i}", "steps": steps} for i, steps in enumerate(turns)]
+    for i, first in enumerate(turns):
+        second = turns[(i * 7 + 3) % len(turns)]
+        stories.append({"story": f"two turns {i}", "steps": first + second})
+    return stories
+
+
+def trained_ted_model() -> Path:
+    """The fast pipeline with Memoization, Rule and TED policies, trained once per data version."""
+    model = CACHE / f"ted-{data_fingerprint()}.tar.gz"
+    if model.is_file():
+        return model
+    CACHE.mkdir(parents=True, exist_ok=True)
+    config = yaml.safe_load((DATA / "config-fast.yml").read_text())
+    config["policies"] = [{"name": "MemoizationPolicy", "max_history": 5},
+                          {"name": "RulePolicy", "core_fallback_threshold": 0.3,
+                           "enable_fallback_prediction": True},
+                          {"name": "TEDPolicy", "max_history": 5, "epochs": 20, "constrain_similarities": True}]
+    with tempfile.TemporaryDirectory(prefix="baton-ted-data-") as tmp:
+        for name in ("domain.yml", "nlu.yml", "rules.yml"):
+            (Path(tmp) / name).write_text((DATA / name).read_text())
+        (Path(tmp) / "stories.yml").write_text(yaml.safe_dump({"version": "3.1", "stories": stories_from_rules()},
+                                                               sort_keys=False))
+        (Path(tmp) / "config-ted.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+        subprocess.run([sys.executable, "-c",
+                        "import sys; from pathlib import Path; from bot.training import train; "
+                        "train(Path(sys.argv[1]), Path(sys.argv[2]), 'config-ted.yml')", tmp, str(model)],
+                       cwd=PROJECT_ROOT, check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    return model
+
+
+def load_agent(path: Path):
+    from rasa.core.agent import Agent
+
+    from bot.engine import quiet_rasa_logging
+
+    quiet_rasa_logging()
+    return Agent.load(str(path))
+
+
+@pytest.fixture(scope="session")
+def ted_model_path() -> Path:
+    return trained_ted_model()

@@ -1,0 +1,64 @@
+"""Rasa's trackers kept between turns agree with what the database holds."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from bot.engine import BoundEngine, TrackerBackend
+from bot.store import Store
+from bot.store.database import migrate
+from bot.tracker_cache import TrackerCache
+
+
+class Tracker:
+    def __init__(self, events):
+        self.events = list(events)
+
+
+def test_a_tracker_is_lent_to_one_caller_and_back_only_once_saved():
+    cache = TrackerCache()
+    tracker = Tracker(["a", "b"])
+    cache.check_in("k", tracker, rows=2)
+    assert cache.check_out("k") is tracker
+    assert cache.check_out("k") is None, "a second caller must rebuild, not share the first one's tracker"
+    tracker.events.append("c")           # a turn that fails after changing it never checks it in
+    assert cache.check_out("k") is None
+    assert cache.persisted("k").describes(tracker) and cache.persisted("k").events == 2
+
+
+def test_the_cache_is_bounded():
+    cache = TrackerCache(capacity=3)
+    for i in range(5):
+        cache.check_in(f"k{i}", Tracker([i]), rows=1)
+    assert cache.peek("k0") is None and cache.peek("k4") is not None
+    assert len(cache.keys()) == 3
+
+
+async def test_turns_use_the_cached_tracker_and_a_restart_rebuilds_the_same_one(engine, tmp_path):
+    url = f"sqlite+aiosqlite:///{tmp_path}/trackers.db"
+    await migrate(url)
+    store = Store.open(url)
+    try:
+        loop = asyncio.get_running_loop()
+        backend = TrackerBackend(store.trackers, loop)
+        bot = BoundEngine(engine, backend)
+        key = "conversation-cache-test"
+        for text in ("hi", "where is my order 12345?", "thanks"):
+            assert await bot.respond(key, await bot.parse(text))
+        assert backend.trackers.hits >= 2, "later turns should reuse the tracker, not rebuild it"
+
+        stored = [json.loads(row) for row in await store.trackers.load(key)]
+        cached = backend.trackers.peek(key)
+        assert stored == [json.loads(json.dumps(event.as_dict())) for event in cached.events]  # tuples -> lists
+
+        restarted = BoundEngine(engine, TrackerBackend(store.trackers, loop))   # nothing cached
+        remembered = await restarted.memory(key)
+        assert remembered == await bot.memory(key)
+        assert "12345" in json.dumps(remembered["slots"])
+        # After a restart the next turn appends after what is stored, without gaps or repeats.
+        assert await restarted.respond(key, await restarted.parse("how long does delivery take?"))
+        again = [json.loads(row) for row in await store.trackers.load(key)]
+        assert again[:len(stored)] == stored and len(again) > len(stored)
+    finally:
+        await store.close()
