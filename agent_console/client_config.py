@@ -24,6 +24,7 @@ HANDOFF_REASON_LABELS: Mapping[HandoffReason, str] = {
     HandoffReason.HUMAN_REQUESTED: "Customer asked for a human",
     HandoffReason.ALWAYS_HUMAN_INTENT: "Topic always handled by a human",
     HandoffReason.BUSINESS_RULE: "Business rule",
+    HandoffReason.MULTIPLE_REQUESTS: "Several requests in one message",
     HandoffReason.BOT_ERROR: "Bot error",
     HandoffReason.BOT_TIMEOUT: "Bot timed out",
     HandoffReason.BOT_UNAVAILABLE: "Bot unavailable",

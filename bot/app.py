@@ -40,6 +40,7 @@ from bot.channels.providers import ProviderDeps, provider_channels
 from bot.channels.rest import RestChannel
 from bot.channels.webchat import WebChatChannel, WebChatNamespace
 from bot.conversation import ConversationFlow
+from bot.custom_actions import ActionRunner
 from bot.engine import BoundEngine, RasaEngine, TrackerBackend
 from bot.events import EventBus, EventName
 from bot.handoff import HandoffPolicy, PolicyConfig
@@ -158,7 +159,22 @@ def _evaluator(settings: Settings, policy: HandoffPolicy):
 
 
 def _context_provider(settings: Settings, store: Store) -> ContextProvider:
-    return HttpContextProvider(settings.crm_url) if settings.crm_url else DatabaseContextProvider(store.catalogue)
+    if settings.crm_url:
+        return HttpContextProvider(settings.crm_url, timeout=settings.crm_timeout_seconds)
+    return DatabaseContextProvider(store.catalogue)
+
+
+def _identity_of(conversations: ConversationStore):
+    """What the shop vouched for about a conversation's customer (custom actions' ownership checks)."""
+    from bot.shop_data import Identity
+
+    async def identity(tracker_key: str) -> Identity:
+        customer = await conversations.customer_of_tracker(tracker_key)
+        if customer is None or not customer.verified:
+            return Identity.anonymous()
+        return Identity(True, customer.shop_customer_id, customer.email if customer.email_verified else None)
+
+    return identity
 
 
 def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations: bool = True,
@@ -195,7 +211,10 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
     labelling = Labelling(conversations, bus, lambda: raw_engine.intents)
     action_deps = ActionDeps(actions, labelling)
     presence = Presence(accounts, conversations)
-    customer_context = CustomerContext(conversations, _context_provider(settings, store), bot)
+    crm = _context_provider(settings, store)
+    customer_context = CustomerContext(conversations, crm, bot)
+    action_runner = ActionRunner(settings.actions_packages, crm, _identity_of(conversations),
+                                 settings.action_timeout_seconds)
 
     manager = (socketio.AsyncRedisManager(settings.redis_url, channel=settings.redis_channel)
                if settings.redis_url else None)
@@ -258,7 +277,7 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
         if run_migrations:
             await migrate(settings.database_url)
         await accounts.ensure_api_user()
-        bot.backend = TrackerBackend(store.trackers, asyncio.get_running_loop())
+        bot.backend = TrackerBackend(store.trackers, asyncio.get_running_loop(), actions=action_runner)
         await live_settings.load()
         await store.models.abandon_unfinished()
         if owns_engine:

@@ -16,11 +16,12 @@ from dataclasses import dataclass, replace
 from typing import Any, Dict, List, Optional, Tuple
 
 from bot.domain import (
-    BotReply, ConversationStatus, HandoffDecision, InboundMessage, NluParse, SenderKind, Verdict,
+    AwaitedSlot, BotReply, ConversationStatus, HandoffDecision, InboundMessage, NluParse, SenderKind, Verdict,
 )
-from bot.engine import BotFailure, BotUnavailable
+from bot.engine import ActionFailed, BotFailure, BotUnavailable
 from bot.events import DomainEvent, EventBus, EventName
 from bot.handoff import FALLBACK_INTENT, HandoffPolicy
+from bot.multi_request import request_parts
 from bot.state_machine import human_owns
 from bot.store.conversations import (
     ConversationStore, DuplicateInbound, HandoffWrite, MessageDraft, StoredInbound,
@@ -172,10 +173,13 @@ class ConversationFlow:
                 await self._safely(self.bot.record_customer_message(key, parse, metadata))
             return TurnResult(conversation.id, message.id, [], duplicate=duplicate, status=conversation.status)
 
+        logged = False   # whether the bot's tracker already has this message
         if failure is not None:
             decision = self.policy.on_failure(failure)
         else:
-            decision = self.policy.decide(parse, conversation.consecutive_misses)
+            awaiting = await self._awaiting(key, parse)
+            parts = await self._parts(parse) if awaiting is None else []
+            decision = self.policy.decide(parse, conversation.consecutive_misses, awaiting=awaiting, parts=parts)
         replies: List[BotReply] = []
         if not decision.hands_off:
             try:
@@ -185,13 +189,15 @@ class ConversationFlow:
             except BotFailure as exc:
                 log.warning("conversation %s: bot failed: %s", conversation.id, exc)
                 decision = self.policy.on_failure(exc)
+                logged = isinstance(exc, ActionFailed)
             else:
                 if decision.verdict is Verdict.ANSWER and not replies:
                     decision = self.policy.after_empty_reply(conversation.consecutive_misses)
                 if decision.verdict is Verdict.REPHRASE and not replies:
                     replies = [BotReply(text=REPHRASE_TEXT)]
         if decision.hands_off:
-            return await self._hand_off(conversation, message, decision, parse, metadata, live, duplicate)
+            return await self._hand_off(conversation, message, decision, None if logged else parse, metadata, live,
+                                        duplicate)
 
         misses = conversation.consecutive_misses + 1 if decision.verdict is Verdict.REPHRASE else 0
         review = self._review_reason(decision, parse)
@@ -206,6 +212,8 @@ class ConversationFlow:
 
     def _review_reason(self, decision: HandoffDecision, parse: Optional[NluParse]) -> Optional[str]:
         """Why trainers should look at this message, if they should."""
+        if decision.answers_slot:
+            return None   # "12345" answering the bot's question: nothing for the intent model to learn
         if decision.verdict is Verdict.REPHRASE:
             return "rephrase"
         if decision.hands_off:
@@ -219,6 +227,27 @@ class ConversationFlow:
         if reason:
             self.bus.publish(DomainEvent(EventName.REVIEW_QUEUED, conversation_id, (message,),
                                          data={"reason": reason}))
+
+    async def _awaiting(self, key: str, parse: NluParse) -> Optional[AwaitedSlot]:
+        """The slot the bot asked for, when the message carries an entity that could answer it."""
+        if not parse.entities:
+            return None   # nothing in it could fill a slot: no need to ask the bot's tracker
+        try:
+            return await self.bot.awaiting(key)
+        except BotFailure as exc:
+            log.warning("could not tell what the bot asked for: %s", exc)
+            return None
+
+    async def _parts(self, parse: NluParse) -> List[NluParse]:
+        """Each part of a message that may carry several requests, parsed on its own ([] for one part)."""
+        texts = request_parts(parse.text)
+        if not texts:
+            return []
+        parsed = await asyncio.gather(*(self.bot.parse(t) for t in texts), return_exceptions=True)
+        if any(isinstance(p, BaseException) for p in parsed):
+            log.warning("parsing the parts of a message failed; it is decided on as one request")
+            return []
+        return list(parsed)
 
     async def _parse(self, text: str) -> Tuple[Optional[NluParse], Optional[BotFailure]]:
         if self.bot.status == "loading":

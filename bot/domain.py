@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 
 class ConversationStatus(str, enum.Enum):
@@ -48,6 +48,7 @@ class HandoffReason(str, enum.Enum):
     HUMAN_REQUESTED = "human_requested"
     ALWAYS_HUMAN_INTENT = "always_human_intent"
     BUSINESS_RULE = "business_rule"
+    MULTIPLE_REQUESTS = "multiple_requests"   # one message, several things to answer: not half-answered
     BOT_ERROR = "bot_error"
     BOT_TIMEOUT = "bot_timeout"
     BOT_UNAVAILABLE = "bot_unavailable"
@@ -200,6 +201,21 @@ class BotReply:
 
 
 @dataclass(frozen=True)
+class AwaitedSlot:
+    """What the bot asked for and is waiting on: a form's requested slot, and the entities that fill it.
+
+    "12345" after "What's your order number?" is an answer, whatever intent NLU guesses for it.
+    """
+
+    form: str
+    slot: str
+    entities: Tuple[str, ...] = ()
+
+    def answered_by(self, parse: "NluParse") -> bool:
+        return any(e.get("entity") in self.entities and e.get("value") for e in parse.entities)
+
+
+@dataclass(frozen=True)
 class HandoffDecision:
     """The policy's verdict on one customer message, with the reason it gives."""
 
@@ -207,6 +223,7 @@ class HandoffDecision:
     reason: Optional[HandoffReason] = None
     detail: str = ""
     priority: int = 0
+    answers_slot: Optional[str] = None   # answered because it fills the slot the bot asked for
 
     @property
     def hands_off(self) -> bool:

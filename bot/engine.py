@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
-from bot.domain import BotReply, NluParse
+from bot.domain import AwaitedSlot, BotReply, NluParse
 from bot.entity_values import clean_entity_values
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,12 @@ class BotCrashed(BotFailure):
     """Rasa raised while handling the message."""
 
 
+class ActionFailed(BotCrashed):
+    """A custom action failed during the turn (raised, timed out, its CRM was down).
+
+    Rasa had already logged the customer's message on the tracker when it ran the action."""
+
+
 class ModelLoadFailed(Exception):
     """A model to switch to could not be loaded or used; the running one stays."""
 
@@ -57,6 +63,8 @@ class TrackerBackend:
     # Rasa's trackers between turns (bot.rasa_trackers): rebuilding one from its stored events
     # every turn cost more than the turn's dialogue prediction.
     trackers: Any = field(default_factory=lambda: _tracker_cache())
+    # The app's custom actions (bot.custom_actions.ActionRunner): they read that app's database and CRM.
+    actions: Any = None
 
     async def run(self, coro):
         # Shielded on the server's loop: a bot call that times out must not cancel a database
@@ -76,6 +84,17 @@ def _tracker_cache():
 # Set on the engine thread for the duration of one call: which app's database the trackers use.
 current_backend: "contextvars.ContextVar[Optional[TrackerBackend]]" = contextvars.ContextVar(
     "baton_tracker_backend", default=None)
+
+
+def _load_agent(model_path: Path):
+    """Rasa's Agent on Baton's tracker store, with Baton's in-process custom actions."""
+    from rasa.core.agent import Agent
+
+    from bot.custom_actions import in_process_endpoint
+    from bot.rasa_trackers import BatonTrackerStore
+
+    return Agent.load(str(model_path), tracker_store=BatonTrackerStore(),
+                      action_endpoint=in_process_endpoint(current_backend.get))
 
 
 def quiet_rasa_logging() -> None:
@@ -134,11 +153,7 @@ class RasaEngine:
             if not self.model_path.is_file():
                 raise FileNotFoundError(f"no trained model at {self.model_path} (run `baton train`)")
             quiet_rasa_logging()
-            from rasa.core.agent import Agent
-
-            from bot.rasa_trackers import BatonTrackerStore
-
-            agent = Agent.load(str(self.model_path), tracker_store=BatonTrackerStore())
+            agent = _load_agent(self.model_path)
             if agent.processor is None:
                 raise RuntimeError("model loaded without a processor")
             self._speed_up(agent.processor)
@@ -221,11 +236,7 @@ class RasaEngine:
             if not model_path.is_file():
                 raise FileNotFoundError(f"no model file {model_path.name}")
             quiet_rasa_logging()
-            from rasa.core.agent import Agent
-
-            from bot.rasa_trackers import BatonTrackerStore
-
-            agent = Agent.load(str(model_path), tracker_store=BatonTrackerStore())
+            agent = _load_agent(model_path)
             if agent.processor is None:
                 raise RuntimeError("the model has no processor")
             parsed = asyncio.run(agent.parse_message("hello"))   # its own loop: this agent serves nothing yet
@@ -298,10 +309,18 @@ class RasaEngine:
         async def work(agent):
             from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
+            from bot.custom_actions import action_failures
+
             output = CollectingOutputChannel()
             message = UserMessage(parse.text, output, conversation_key, parse_data=parse_data,
                                   input_channel="baton", metadata=metadata or {})
-            return await agent.handle_message(message) or []
+            failures: List[str] = []
+            action_failures.set(failures)   # this call's own context: the in-process endpoint reports here
+            replies = await agent.handle_message(message) or []
+            if failures:
+                # Whatever Rasa said around a failed action is dropped: no half or made-up answer.
+                raise ActionFailed("; ".join(failures))
+            return replies
 
         return [BotReply.from_rasa(m) for m in await self._call(work, backend)]
 
@@ -348,6 +367,24 @@ class RasaEngine:
 
         await self._call(work, backend)
 
+    async def awaiting(self, conversation_key: str,
+                       backend: Optional[TrackerBackend] = None) -> Optional[AwaitedSlot]:
+        """The slot the bot just asked for (an active form's requested slot), or None."""
+        async def work(agent):
+            store = agent.processor.tracker_store
+            read = getattr(store, "peek", store.retrieve)
+            tracker = await read(conversation_key)
+            if tracker is None or tracker.is_paused() or not tracker.active_loop_name:
+                return None
+            slot = tracker.get_slot("requested_slot")
+            if not slot:
+                return None
+            mappings = next((s.mappings for s in agent.domain.slots if s.name == slot), [])
+            entities = tuple(m["entity"] for m in mappings if m.get("type") == "from_entity" and m.get("entity"))
+            return AwaitedSlot(tracker.active_loop_name, str(slot), entities)
+
+        return await self._call(work, backend)
+
     async def memory(self, conversation_key: str, backend: Optional[TrackerBackend] = None) -> Dict[str, Any]:
         """What the bot remembers of a conversation: its filled slots, and whether it is paused."""
         async def work(agent):
@@ -392,3 +429,6 @@ class BoundEngine:
 
     async def memory(self, conversation_key: str) -> Dict[str, Any]:
         return await self.engine.memory(conversation_key, backend=self.backend)
+
+    async def awaiting(self, conversation_key: str) -> Optional[AwaitedSlot]:
+        return await self.engine.awaiting(conversation_key, backend=self.backend)

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Tuple
 
 import yaml
 
-from bot.domain import HandoffDecision, HandoffReason, NluParse, Verdict
+from bot.domain import AwaitedSlot, HandoffDecision, HandoffReason, NluParse, Verdict
 from bot.engine import BotFailure, BotTimeout, BotUnavailable
 
 FALLBACK_INTENT = "nlu_fallback"
@@ -74,6 +74,10 @@ class PolicyConfig:
     # Recognised as something the bot cannot help with: a miss (the customer is told what the
     # bot can do and asked to rephrase; a second miss in a row hands off), never an answer.
     out_of_scope_intents: Tuple[str, ...] = ("out_of_scope",)
+    # Several requests in one message: parts whose intents are social (not a request) never count,
+    # and intents of one group are one request ("where is my order and when will it arrive").
+    social_intents: Tuple[str, ...] = ("greet", "goodbye", "thanks", "affirm", "deny", "bot_challenge")
+    related_intents: Tuple[Tuple[str, ...], ...] = ()
 
     def threshold_for(self, intent: str) -> float:
         return self.intent_thresholds.get(intent, self.confidence_threshold)
@@ -101,6 +105,8 @@ class PolicyConfig:
             human_request_intents=tuple(settings.human_request_intents),
             business_rule_keywords=tuple(k.lower() for k in settings.business_rule_keywords),
             intent_thresholds=per_intent,
+            social_intents=tuple(settings.social_intents),
+            related_intents=tuple(tuple(group) for group in settings.related_intents),
         )
 
 
@@ -119,8 +125,13 @@ class HandoffPolicy:
     def __init__(self, config: PolicyConfig) -> None:
         self.config = config
 
-    def decide(self, parse: NluParse, misses_so_far: int) -> HandoffDecision:
-        """The verdict on a parsed message, before the bot says anything."""
+    def decide(self, parse: NluParse, misses_so_far: int, awaiting: Optional[AwaitedSlot] = None,
+               parts: Sequence[NluParse] = ()) -> HandoffDecision:
+        """The verdict on a parsed message, before the bot says anything.
+
+        `awaiting`: the slot the bot just asked for, if any; `parts`: the parses of the message's
+        parts when it may carry several requests (bot.multi_request).
+        """
         c = self.config
         if parse.intent in c.human_request_intents:
             return _handoff(HandoffReason.HUMAN_REQUESTED,
@@ -131,6 +142,13 @@ class HandoffPolicy:
         keyword = self._business_keyword(parse.text)
         if keyword:
             return _handoff(HandoffReason.BUSINESS_RULE, f"message mentions {keyword!r}")
+        if awaiting is not None and awaiting.answered_by(parse):
+            # The answer to the bot's own question: a bare "12345" has no intent to be sure of.
+            return HandoffDecision(Verdict.ANSWER, detail=f"answers the bot's question for {awaiting.slot}",
+                                   answers_slot=awaiting.slot)
+        several = self._several_requests(parts)
+        if several:
+            return _handoff(HandoffReason.MULTIPLE_REQUESTS, several)
         miss = self._miss(parse)
         if miss is None:
             return HandoffDecision(Verdict.ANSWER)
@@ -166,6 +184,20 @@ class HandoffPolicy:
                     f"{parse.intent} {parse.confidence:.2f} vs {second['name']} "
                     f"{second['confidence']:.2f} (margin < {c.ambiguity_margin:.2f})")
         return None
+
+    def _several_requests(self, parts: Sequence[NluParse]) -> Optional[str]:
+        """Why the parts are several requests (confident, of different kinds), or None."""
+        c = self.config
+        requests = [p for p in parts
+                    if p.intent and p.intent != FALLBACK_INTENT and p.intent not in c.out_of_scope_intents
+                    and p.intent not in c.social_intents and p.confidence >= c.threshold_for(p.intent)]
+        if len({self._kind(p.intent) for p in requests}) < 2:
+            return None
+        return "several requests in one message: " + ", ".join(
+            f"{p.intent} {p.confidence:.2f}" for p in requests)
+
+    def _kind(self, intent: str) -> str:
+        return next((group[0] for group in self.config.related_intents if intent in group), intent)
 
     def _after_miss(self, miss: Tuple[HandoffReason, str], misses_so_far: int) -> HandoffDecision:
         reason, detail = miss

@@ -57,6 +57,18 @@ class Settings(BaseSettings):
     human_request_intents: List[str] = Field(default_factory=lambda: ["request_human"])
     business_rule_keywords: List[str] = Field(default_factory=lambda: ["chargeback", "lawyer", "legal action"])
     review_margin: float = 0.10   # answers below threshold + this margin also go to the trainers' inbox
+    # One message with several requests ("where is my order and how do I reset my password") is handed
+    # off (multiple_requests) unless its parts are social or of one group of related intents.
+    social_intents: List[str] = Field(default_factory=lambda: [
+        "greet", "goodbye", "thanks", "affirm", "deny", "bot_challenge"])
+    related_intents: List[List[str]] = Field(default_factory=lambda: [
+        ["order_status", "track_shipment", "delivery_time", "shipping_cost"],
+        ["return_policy", "start_return", "refund_status"],
+        ["payment_methods", "payment_failed", "promo_code"],
+        ["reset_password", "update_account"],
+        ["product_availability", "size_guide"],
+        ["opening_hours", "contact_info"],
+    ])
     # Per-intent thresholds learned by `baton evaluate` (for a wrong-answer rate the operator
     # sets); when this file exists it replaces the two values above unless they are set
     # explicitly (baton.yml, BATON_CONFIDENCE_THRESHOLD, BATON_AMBIGUITY_MARGIN).
@@ -90,6 +102,13 @@ class Settings(BaseSettings):
     # file, Rasa's credentials.yml format (default: credentials.yml in the working directory).
     credentials: Optional[Path] = None
 
+    # Custom actions (rasa-sdk Actions, run in-process: bot/custom_actions.py) and the CRM they read.
+    # An action that takes longer than action_timeout_seconds, or a CRM slower than crm_timeout_seconds,
+    # hands the conversation to a person (bot_error); both stay below bot_timeout_seconds.
+    actions_packages: List[str] = Field(default_factory=lambda: ["bot.actions"])
+    action_timeout_seconds: float = 4.0
+    crm_timeout_seconds: float = 3.0
+
     # Console
     auto_assign: bool = False
     crm_url: Optional[str] = None
@@ -107,7 +126,8 @@ class Settings(BaseSettings):
         def parse_env_var(cls, field_name: str, raw_val: str) -> Any:
             # Lists read naturally from the environment: "a,b" as well as JSON.
             if field_name in {"allowed_origins", "console_origins", "always_human_intents", "trusted_proxies",
-                              "human_request_intents", "business_rule_keywords"} and not raw_val.startswith("["):
+                              "human_request_intents", "business_rule_keywords", "social_intents",
+                              "actions_packages"} and not raw_val.startswith("["):
                 return [part.strip() for part in raw_val.split(",") if part.strip()]
             return cls.json_loads(raw_val)
 
@@ -115,6 +135,21 @@ class Settings(BaseSettings):
     def _unit_interval(cls, value: float) -> float:
         if not 0.0 <= value <= 1.0:
             raise ValueError("must be between 0 and 1")
+        return value
+
+    @validator("action_timeout_seconds")
+    def _action_before_bot_timeout(cls, value: float, values: Dict[str, Any]) -> float:
+        bot = values.get("bot_timeout_seconds")
+        if value <= 0 or (bot is not None and value >= bot):
+            raise ValueError(f"must be above 0 and below bot_timeout_seconds ({bot}): a slow action must end "
+                             "the turn as bot_error before the bot's own timeout does")
+        return value
+
+    @validator("crm_timeout_seconds")
+    def _crm_before_action_timeout(cls, value: float, values: Dict[str, Any]) -> float:
+        action = values.get("action_timeout_seconds")
+        if value <= 0 or (action is not None and value >= action):
+            raise ValueError(f"must be above 0 and below action_timeout_seconds ({action})")
         return value
 
     @validator("max_consecutive_misses")

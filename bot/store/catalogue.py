@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.store.tables import CannedResponse, Customer, Order, Ticket, utcnow
@@ -28,18 +28,42 @@ class Canned:
 
 
 @dataclass(frozen=True)
+class DemoOrder:
+    """A demo order; dates are days before (or, for the delivery estimate, after) seeding."""
+
+    number: str
+    status: str
+    cents: int
+    items: List[Dict[str, Any]]
+    days_ago: int
+    carrier: Optional[str] = None
+    tracking_number: Optional[str] = None
+    shipped_days_ago: Optional[int] = None
+    delivered_days_ago: Optional[int] = None
+    delivery_in_days: Optional[int] = None
+
+
+@dataclass(frozen=True)
 class DemoCustomer:
     name: str
     email: str
     shop_customer_id: str
-    orders: Sequence[Tuple[str, str, int, List[Dict[str, Any]], int]] = ()  # number, status, cents, items, days ago
+    orders: Sequence[DemoOrder] = ()
     tickets: Sequence[Tuple[str, str]] = ()
     profile: Dict[str, Any] = field(default_factory=dict)
 
 
 def _order(row: Order) -> Dict[str, Any]:
+    """An order as the HTTP CRM contract describes it (docs/api.md), fulfilment included."""
     return {"number": row.number, "status": row.status, "total": round(row.total_cents / 100, 2),
-            "currency": row.currency, "items": row.items or [], "placed_at": iso(row.placed_at)}
+            "currency": row.currency, "items": row.items or [], "placed_at": iso(row.placed_at),
+            "carrier": row.carrier, "tracking_number": row.tracking_number, "tracking_url": row.tracking_url,
+            "shipped_at": iso(row.shipped_at), "delivered_at": iso(row.delivered_at),
+            "estimated_delivery": iso(row.estimated_delivery)}
+
+
+def _days(days: Optional[int], sign: int = -1):
+    return None if days is None else utcnow() + sign * timedelta(days=days)
 
 
 class CatalogueStore:
@@ -87,7 +111,8 @@ class CatalogueStore:
         if shop_customer_id:
             conditions.append(Customer.shop_customer_id == shop_customer_id)
         if verified_email:
-            conditions.append((Customer.email == verified_email) & Customer.email_verified.is_(True))
+            conditions.append((func.lower(Customer.email) == verified_email.strip().lower())
+                              & Customer.email_verified.is_(True))
         if customer_id is not None:
             conditions.append(Customer.id == customer_id)
         if not conditions:
@@ -125,9 +150,14 @@ class CatalogueStore:
                                     shop_customer_id=demo.shop_customer_id, profile=dict(demo.profile), claims={})
                 session.add(customer)
                 await session.flush()
-                for number, status, cents, items, days_ago in demo.orders:
-                    session.add(Order(customer_id=customer.id, number=number, status=status, total_cents=cents,
-                                      items=items, placed_at=utcnow() - timedelta(days=days_ago)))
+                for o in demo.orders:
+                    tracking_url = (f"https://tracking.example/{o.carrier.lower()}/{o.tracking_number}"
+                                    if o.carrier and o.tracking_number else None)
+                    session.add(Order(customer_id=customer.id, number=o.number, status=o.status, total_cents=o.cents,
+                                      items=o.items, placed_at=_days(o.days_ago), carrier=o.carrier,
+                                      tracking_number=o.tracking_number, tracking_url=tracking_url,
+                                      shipped_at=_days(o.shipped_days_ago), delivered_at=_days(o.delivered_days_ago),
+                                      estimated_delivery=_days(o.delivery_in_days, +1)))
                 for subject, status in demo.tickets:
                     session.add(Ticket(customer_id=customer.id, subject=subject, status=status))
 

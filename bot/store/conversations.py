@@ -524,6 +524,16 @@ class ConversationStore:
                 .where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id)
                 .order_by(Conversation.id.desc()).limit(1))).scalar_one_or_none()
 
+    async def customer_of_tracker(self, tracker_key: str) -> Optional[CustomerProfile]:
+        """The customer of the conversation the bot knows as `tracker_key` (`conversation-<uid>`)."""
+        uid = tracker_key[len("conversation-"):] if tracker_key.startswith("conversation-") else None
+        if not uid:
+            return None
+        async with self.sessions() as session:
+            customer_id = (await session.execute(select(Conversation.customer_id).where(
+                Conversation.uid == uid))).scalar_one_or_none()
+        return None if customer_id is None else await self.customer_profile(customer_id)
+
     async def customer_profile(self, customer_id: int) -> CustomerProfile:
         async with self.sessions() as session:
             customer = await session.get(Customer, customer_id)

@@ -147,6 +147,13 @@ class Order(Base):
     currency = Column(String(3), nullable=False, default="EUR")
     items = Column(JSON, nullable=False, default=list)
     placed_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    # Fulfilment, as a shop's CRM reports it: what the bot answers order questions from.
+    carrier = Column(String(60))
+    tracking_number = Column(String(80))
+    tracking_url = Column(Text)
+    shipped_at = Column(DateTime(timezone=True))
+    delivered_at = Column(DateTime(timezone=True))
+    estimated_delivery = Column(DateTime(timezone=True))
 
 
 class Ticket(Base):

@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Dict, List, Optional, Tuple
 
-from bot.domain import BotReply, NluParse
-from bot.engine import BotCrashed, BotTimeout, BotUnavailable
+from bot.domain import AwaitedSlot, BotReply, NluParse
+from bot.engine import ActionFailed, BotCrashed, BotTimeout, BotUnavailable
 
 DEFAULT_SCRIPT: Dict[str, Tuple[str, float]] = {
     "hi": ("greet", 0.99),
@@ -43,7 +43,8 @@ class FakeEngine:
         self.error: Optional[str] = None
         self.intents = sorted({intent for intent, _ in self.script.values()})
         self.calls: List[Tuple[str, Any]] = []
-        self.fail_respond: Optional[str] = None     # "crash" | "timeout" | "unavailable"
+        self.fail_respond: Optional[str] = None     # "crash" | "timeout" | "unavailable" | "action"
+        self.awaited: Optional[AwaitedSlot] = None   # what the bot "asked for" (an active form's slot)
         self.fail_parse: Optional[str] = None
         self._loaded = asyncio.Event()
         self._loaded.set()
@@ -68,6 +69,8 @@ class FakeEngine:
     # ---- calls ------------------------------------------------------------------------
 
     def _fail(self, kind: Optional[str]) -> None:
+        if kind == "action":
+            raise ActionFailed("custom action action_answer_order failed: CrmUnavailable: injected")
         if kind == "crash":
             raise BotCrashed("RuntimeError: injected")
         if kind == "timeout":
@@ -106,6 +109,10 @@ class FakeEngine:
 
     async def memory(self, key: str) -> Dict[str, Any]:
         return {"paused": False, "slots": {}}
+
+    async def awaiting(self, key: str) -> Optional[AwaitedSlot]:
+        self.calls.append(("awaiting", key))
+        return self.awaited
 
     def called(self, name: str) -> List[Any]:
         return [args for call, args in self.calls if call == name]
