@@ -17,13 +17,14 @@ from typing import List
 # else ("hi, where is my order") to count.
 _JOINS = re.compile(r"(?:[?!;]+|\.(?=\s))\s*|\s+(?:and also|and then|and|also|plus|as well as|&)\s+",
                     re.IGNORECASE)
+_LEADING_JOIN = re.compile(r"^(?:and also|and|also|plus|oh and|by the way)\b[\s,]*", re.IGNORECASE)
 MIN_WORDS = 2          # "klarna" after "paypal and" is not a request of its own
 MAX_PARTS = 4          # beyond that it is a letter, not a chat message: parsed whole only
 
 
 def request_parts(text: str) -> List[str]:
     """The message's parts that could each be a request; [] when it is one part."""
-    parts = [p.strip(" ,.;:!?-") for p in _JOINS.split(text or "")]
+    parts = [_LEADING_JOIN.sub("", p.strip(" ,.;:!?-")) for p in _JOINS.split(text or "")]
     parts = [p for p in parts if len(p.split()) >= MIN_WORDS]
     if len(parts) < 2 or len(parts) > MAX_PARTS:
         return []

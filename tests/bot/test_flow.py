@@ -9,7 +9,7 @@ from typing import List
 import pytest
 
 from bot.conversation import HANDOFF_TEXT, REPHRASE_TEXT, ConversationFlow
-from bot.domain import ConversationStatus, CustomerClaims, InboundMessage, SenderKind, Verdict
+from bot.domain import AwaitedSlot, BotReply, ConversationStatus, CustomerClaims, InboundMessage, SenderKind, Verdict
 from bot.events import DomainEvent, EventName
 from bot.handoff import HandoffPolicy, PolicyConfig
 from bot.state_machine import Transition
@@ -254,3 +254,49 @@ async def test_accepted_messages_are_committed_at_once_and_answered_in_the_backg
     again = await flow.accept(InboundMessage("sms", who, "where is my order 12345?", channel_message_id="SM1"))
     await flow.drain()
     assert again.duplicate and len(await store.conversations.messages(accepted.conversation_id)) == 2
+
+
+# ---- the bot's own question, several requests, failing custom actions ----------------------------
+
+async def test_a_bare_answer_to_the_bots_question_is_answered_and_not_sent_for_review(flow, fake, store, bus,
+                                                                                        recorder):
+    fake.script["12345"] = ("affirm", 0.2)   # NLU has no idea what a bare number means…
+    fake.replies["affirm"] = [BotReply(text="Thanks! Which e-mail did you order with?")]
+    cold = await flow.handle(said("12345"))
+    assert cold.decision.verdict is Verdict.REPHRASE   # …so out of the blue it is a miss
+    fake.awaited = AwaitedSlot("order_form", "order_id", ("order_id",))   # the bot just asked for it
+    result = await flow.handle(said("12345"))
+    assert result.decision.verdict is Verdict.ANSWER and result.decision.answers_slot == "order_id"
+    assert [r.text for r in result.replies] == ["Thanks! Which e-mail did you order with?"]
+    await bus.drain()
+    reviewed = [e.conversation_id for e in recorder.events if e.name is EventName.REVIEW_QUEUED]
+    assert cold.conversation_id in reviewed and result.conversation_id not in reviewed
+
+
+async def test_the_bots_question_is_only_looked_up_for_messages_that_could_answer_it(flow, fake):
+    await flow.handle(said("hi"))
+    assert fake.called("awaiting") == []   # no entity in "hi": nothing to ask the tracker
+    await flow.handle(said("where is my order 12345?"))
+    assert len(fake.called("awaiting")) == 1
+
+
+async def test_two_requests_in_one_message_are_handed_off_not_half_answered(flow, fake, store):
+    text = "where is my order 12345 and how do i reset my password"
+    fake.script.update({text: ("order_status", 0.9), "where is my order 12345": ("order_status", 0.95),
+                        "how do i reset my password": ("reset_password", 0.9)})
+    result = await flow.handle(said(text))
+    assert result.status is ConversationStatus.QUEUED
+    assert result.decision.reason.value == "multiple_requests" and "reset_password 0.90" in result.decision.detail
+    assert fake.called("respond") == []   # the bot said nothing about the first request alone
+
+
+async def test_a_failing_custom_action_hands_off_as_bot_error_and_logs_the_message_once(flow, fake, store):
+    fake.fail_respond = "action"
+    result = await flow.handle(said("where is my order 12345?"))
+    assert result.status is ConversationStatus.QUEUED and result.decision.reason.value == "bot_error"
+    assert "CrmUnavailable" in result.decision.detail
+    # Rasa already logged the message when it ran the action: the bot is only paused, not told it twice.
+    key = (await store.conversations.get(result.conversation_id)).tracker_key
+    assert fake.called("record_customer") == [] and fake.called("pause") == [key]
+    messages = await store.conversations.messages(result.conversation_id)
+    assert [m.sender for m in messages] == [SenderKind.CUSTOMER, SenderKind.SYSTEM]   # no half answer

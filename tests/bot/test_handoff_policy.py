@@ -1,5 +1,8 @@
-from bot.domain import HandoffReason, NluParse, Verdict
+from dataclasses import replace
+
+from bot.domain import AwaitedSlot, HandoffReason, NluParse, Verdict
 from bot.engine import BotCrashed, BotTimeout, BotUnavailable
+from bot.evaluation.replay import acted_on
 from bot.handoff import HandoffPolicy, PolicyConfig
 
 
@@ -63,3 +66,63 @@ def test_one_miss_configuration_hands_off_with_the_direct_reason():
     strict = HandoffPolicy(PolicyConfig(max_consecutive_misses=1))
     decision = strict.decide(parse("greet", 0.1), 0)
     assert decision.hands_off and decision.reason is HandoffReason.LOW_CONFIDENCE
+
+
+# ---- the bot's own question, and several requests in one message ------------------------------
+
+ORDER_NUMBER = AwaitedSlot("order_form", "order_id", ("order_id",))
+
+
+def with_entity(intent, confidence, entity, value, text):
+    p = parse(intent, confidence, text=text)
+    return replace(p, entities=[{"entity": entity, "value": value, "start": 0, "end": len(value)}])
+
+
+def test_a_bare_answer_to_the_bots_question_is_answered_whatever_its_intent():
+    answer = with_entity("affirm", 0.21, "order_id", "12345", "12345")
+    assert policy.decide(answer, 0).verdict is Verdict.REPHRASE   # out of the blue, "12345" means nothing
+    decision = policy.decide(answer, 1, awaiting=ORDER_NUMBER)      # …after "What's your order number?" it answers
+    assert decision.verdict is Verdict.ANSWER and decision.answers_slot == "order_id"
+    assert "order_id" in decision.detail
+
+
+def test_only_the_awaited_entity_answers_the_question():
+    email = with_entity("affirm", 0.21, "email", "jane@example.com", "jane@example.com")
+    assert policy.decide(email, 0, awaiting=ORDER_NUMBER).verdict is Verdict.REPHRASE
+    asked_email = AwaitedSlot("order_form", "email", ("email",))
+    assert policy.decide(email, 0, awaiting=asked_email).answers_slot == "email"
+    no_entity = parse("affirm", 0.2, text="hmm not sure")
+    assert policy.decide(no_entity, 0, awaiting=ORDER_NUMBER).verdict is Verdict.REPHRASE
+
+
+def test_asking_for_a_person_still_wins_over_answering_the_question():
+    message = with_entity("request_human", 0.9, "order_id", "12345", "agent please, order 12345")
+    assert policy.decide(message, 0, awaiting=ORDER_NUMBER).reason is HandoffReason.HUMAN_REQUESTED
+
+
+def test_two_confident_requests_of_different_kinds_hand_off():
+    whole = parse("order_status", 0.8, text="where is my order and how do I reset my password")
+    parts = [parse("order_status", 0.95), parse("reset_password", 0.82)]
+    decision = policy.decide(whole, 0, parts=parts)
+    assert decision.hands_off and decision.reason is HandoffReason.MULTIPLE_REQUESTS
+    assert "order_status 0.95" in decision.detail and "reset_password 0.82" in decision.detail
+
+
+def test_social_unsure_out_of_scope_and_related_parts_are_one_request():
+    related = HandoffPolicy(PolicyConfig(confidence_threshold=0.55, ambiguity_margin=0.1,
+                                         related_intents=(("return_policy", "start_return", "refund_status"),)))
+    whole = parse("start_return", 0.9)
+    for parts in ([parse("greet", 0.99), parse("order_status", 0.9)],          # "hi, and where is my order"
+                  [parse("order_status", 0.9), parse("reset_password", 0.4)],  # the second part is unsure
+                  [parse("order_status", 0.9), parse("out_of_scope", 0.97)],
+                  [parse("order_status", 0.9), parse("nlu_fallback", 0.9)],
+                  [parse("order_status", 0.9), parse("order_status", 0.8)]):
+        assert policy.decide(whole, 0, parts=parts).verdict is Verdict.ANSWER, parts
+    return_and_refund = [parse("start_return", 0.9), parse("refund_status", 0.9)]
+    assert related.decide(whole, 0, parts=return_and_refund).verdict is Verdict.ANSWER
+    assert policy.decide(whole, 0, parts=return_and_refund).reason is HandoffReason.MULTIPLE_REQUESTS
+
+
+def test_the_replay_of_the_evaluation_is_unchanged_without_awaiting_or_parts():
+    assert acted_on(policy, parse("order_status", 0.9)) == "order_status"
+    assert acted_on(policy, with_entity("affirm", 0.2, "order_id", "12345", "12345")) is None
