@@ -117,6 +117,15 @@ def load_learned_thresholds(settings) -> Optional[LearnedThresholds]:
     return LearnedThresholds.read(Path(path))
 
 
+def _only_a_detail(part: NluParse) -> bool:
+    """"Order 30981", "ada@example.com": a detail for the other request, not a request of its own."""
+    text = part.text
+    for e in sorted(part.entities, key=lambda e: e.get("start") or 0, reverse=True):
+        if isinstance(e.get("start"), int) and isinstance(e.get("end"), int):
+            text = text[:e["start"]] + " " + text[e["end"]:]
+    return len(text.split()) <= 1
+
+
 def _handoff(reason: HandoffReason, detail: str) -> HandoffDecision:
     return HandoffDecision(Verdict.HANDOFF, reason, detail, PRIORITY.get(reason, 0))
 
@@ -190,7 +199,8 @@ class HandoffPolicy:
         c = self.config
         requests = [p for p in parts
                     if p.intent and p.intent != FALLBACK_INTENT and p.intent not in c.out_of_scope_intents
-                    and p.intent not in c.social_intents and p.confidence >= c.threshold_for(p.intent)]
+                    and p.intent not in c.social_intents and p.confidence >= c.threshold_for(p.intent)
+                    and not _only_a_detail(p)]
         if len({self._kind(p.intent) for p in requests}) < 2:
             return None
         return "several requests in one message: " + ", ".join(

@@ -100,9 +100,13 @@ def test_asking_for_a_person_still_wins_over_answering_the_question():
     assert policy.decide(message, 0, awaiting=ORDER_NUMBER).reason is HandoffReason.HUMAN_REQUESTED
 
 
+def part(intent, confidence, text="a request of its own"):
+    return parse(intent, confidence, text=text)
+
+
 def test_two_confident_requests_of_different_kinds_hand_off():
     whole = parse("order_status", 0.8, text="where is my order and how do I reset my password")
-    parts = [parse("order_status", 0.95), parse("reset_password", 0.82)]
+    parts = [part("order_status", 0.95), part("reset_password", 0.82)]
     decision = policy.decide(whole, 0, parts=parts)
     assert decision.hands_off and decision.reason is HandoffReason.MULTIPLE_REQUESTS
     assert "order_status 0.95" in decision.detail and "reset_password 0.82" in decision.detail
@@ -112,13 +116,13 @@ def test_social_unsure_out_of_scope_and_related_parts_are_one_request():
     related = HandoffPolicy(PolicyConfig(confidence_threshold=0.55, ambiguity_margin=0.1,
                                          related_intents=(("return_policy", "start_return", "refund_status"),)))
     whole = parse("start_return", 0.9)
-    for parts in ([parse("greet", 0.99), parse("order_status", 0.9)],          # "hi, and where is my order"
-                  [parse("order_status", 0.9), parse("reset_password", 0.4)],  # the second part is unsure
-                  [parse("order_status", 0.9), parse("out_of_scope", 0.97)],
-                  [parse("order_status", 0.9), parse("nlu_fallback", 0.9)],
-                  [parse("order_status", 0.9), parse("order_status", 0.8)]):
+    for parts in ([part("greet", 0.99), part("order_status", 0.9)],          # "hi, and where is my order"
+                  [part("order_status", 0.9), part("reset_password", 0.4)],  # the second part is unsure
+                  [part("order_status", 0.9), part("out_of_scope", 0.97)],
+                  [part("order_status", 0.9), part("nlu_fallback", 0.9)],
+                  [part("order_status", 0.9), part("order_status", 0.8)]):
         assert policy.decide(whole, 0, parts=parts).verdict is Verdict.ANSWER, parts
-    return_and_refund = [parse("start_return", 0.9), parse("refund_status", 0.9)]
+    return_and_refund = [part("start_return", 0.9), part("refund_status", 0.9)]
     assert related.decide(whole, 0, parts=return_and_refund).verdict is Verdict.ANSWER
     assert policy.decide(whole, 0, parts=return_and_refund).reason is HandoffReason.MULTIPLE_REQUESTS
 
@@ -126,3 +130,12 @@ def test_social_unsure_out_of_scope_and_related_parts_are_one_request():
 def test_the_replay_of_the_evaluation_is_unchanged_without_awaiting_or_parts():
     assert acted_on(policy, parse("order_status", 0.9)) == "order_status"
     assert acted_on(policy, with_entity("affirm", 0.2, "order_id", "12345", "12345")) is None
+
+
+def test_a_part_that_only_gives_a_detail_is_not_a_request():
+    whole = parse("start_return", 0.9, text="my sweater has a hole. I want to send it back. Order 30981.")
+    detail = with_entity("order_status", 0.95, "order_id", "30981", "Order 30981")
+    detail = replace(detail, entities=[{"entity": "order_id", "value": "30981", "start": 6, "end": 11}])
+    parts = [part("start_return", 0.99), detail]
+    assert policy.decide(whole, 0, parts=[part("start_return", 0.99), part("order_status", 0.95)]).hands_off
+    assert policy.decide(whole, 0, parts=parts).verdict is Verdict.ANSWER

@@ -25,7 +25,11 @@ def stories_from_rules() -> list:
     """
     rules = yaml.safe_load((DATA / "rules.yml").read_text())["rules"]
     # nlu_fallback is FallbackClassifier's, answered by its rule alone; as a story step Rasa rejects it.
-    turns = [r["steps"] for r in rules if not any(s.get("intent") == "nlu_fallback" for s in r["steps"])]
+    # Form rules are no stories: a story that went on past an active form would contradict the form's
+    # own loop (a rule's condition has no story equivalent either).
+    turns = [r["steps"] for r in rules
+             if not any(s.get("intent") == "nlu_fallback" or "active_loop" in s for s in r["steps"])
+             and not r.get("condition")]
     stories = [{"story": f"one turn {i}", "steps": steps} for i, steps in enumerate(turns)]
     for i, first in enumerate(turns):
         second = turns[(i * 7 + 3) % len(turns)]
