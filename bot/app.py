@@ -40,7 +40,7 @@ from bot.channels.providers import ProviderDeps, provider_channels
 from bot.channels.rest import RestChannel
 from bot.channels.webchat import WebChatChannel, WebChatNamespace
 from bot.conversation import ConversationFlow
-from bot.custom_actions import ActionRunner
+from bot.custom_actions import ActionRunner, verified_identity
 from bot.engine import BoundEngine, RasaEngine, TrackerBackend
 from bot.events import EventBus, EventName
 from bot.handoff import HandoffPolicy, PolicyConfig
@@ -164,19 +164,6 @@ def _context_provider(settings: Settings, store: Store) -> ContextProvider:
     return DatabaseContextProvider(store.catalogue)
 
 
-def _identity_of(conversations: ConversationStore):
-    """What the shop vouched for about a conversation's customer (custom actions' ownership checks)."""
-    from bot.shop_data import Identity
-
-    async def identity(tracker_key: str) -> Identity:
-        customer = await conversations.customer_of_tracker(tracker_key)
-        if customer is None or not customer.verified:
-            return Identity.anonymous()
-        return Identity(True, customer.shop_customer_id, customer.email if customer.email_verified else None)
-
-    return identity
-
-
 def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations: bool = True,
                wait_for_model: bool = False) -> web.Application:
     """Build the aiohttp app. Pass `engine` to share one loaded model between apps (tests)."""
@@ -213,7 +200,7 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
     presence = Presence(accounts, conversations)
     crm = _context_provider(settings, store)
     customer_context = CustomerContext(conversations, crm, bot)
-    action_runner = ActionRunner(settings.actions_packages, crm, _identity_of(conversations),
+    action_runner = ActionRunner(settings.actions_packages, crm, verified_identity(conversations),
                                  settings.action_timeout_seconds)
 
     manager = (socketio.AsyncRedisManager(settings.redis_url, channel=settings.redis_channel)

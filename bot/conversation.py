@@ -178,7 +178,8 @@ class ConversationFlow:
             decision = self.policy.on_failure(failure)
         else:
             awaiting = await self._awaiting(key, parse)
-            parts = await self._parts(parse) if awaiting is None else []
+            answers = awaiting is not None and awaiting.answered_by(parse)
+            parts = [] if answers else await self._parts(parse)
             decision = self.policy.decide(parse, conversation.consecutive_misses, awaiting=awaiting, parts=parts)
         replies: List[BotReply] = []
         if not decision.hands_off:

@@ -22,9 +22,9 @@ import asyncio
 import contextvars
 import json
 import logging
-from typing import Any, Callable, Dict, Iterable, List, Optional
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional
 
-from bot.shop_data import OrderSource, ShopData
+from bot.shop_data import Identity, OrderSource, ShopData
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,17 @@ def _json_copy(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
+def verified_identity(conversations: Any) -> Callable[[str], Awaitable[Identity]]:
+    """What the shop vouched for about a conversation's customer, from Baton's database (never a claim)."""
+    async def identity(tracker_key: str) -> Identity:
+        customer = await conversations.customer_of_tracker(tracker_key)
+        if customer is None or not customer.verified:
+            return Identity.anonymous()
+        return Identity(True, customer.shop_customer_id, customer.email if customer.email_verified else None)
+
+    return identity
+
+
 class ActionRunner:
     """One app's custom actions: rasa-sdk's executor, and the shop data actions may read."""
 
@@ -65,7 +76,7 @@ class ActionRunner:
         for package in packages:
             self.executor.register_package(package)
         self.orders = orders
-        self.identity_of = identity_of   # tracker key -> awaitable Identity
+        self.identity_of = identity_of   # tracker key -> awaitable Identity (verified_identity)
         self.timeout = timeout
 
     @property

@@ -63,13 +63,14 @@ def assert_same_prediction(rasas, ours, tracker, where: str) -> str:
 
 def test_every_rule_and_story_gets_the_same_actions(agents, tmp_path):
     from rasa.shared.core.constants import RULE_SNIPPET_ACTION_NAME
-    from rasa.shared.core.events import ActionExecuted, UserUttered
+    from rasa.shared.core.events import ActionExecuted, ActionExecutionRejected, UserUttered
 
     rasas, ours, fast = agents
     domain = rasas.domain
     steps = story_steps(domain, tmp_path)
-    assert len(steps) >= 80   # 29 rules, 28 one-turn and 28 two-turn stories (the reader merges a few)
+    assert len(steps) >= 80   # 34 rules, 26 one-turn and 26 two-turn stories (the reader merges a few)
     predictions = 0
+    after_rejection = 0   # the prediction after a form rejected a message: the full ensemble's by design
     for step in steps:
         tracker = fresh_tracker(domain, step.block_name)
         seen_user = False   # a rule's actions before its first user turn are its condition, not predictions
@@ -85,6 +86,15 @@ def test_every_rule_and_story_gets_the_same_actions(agents, tmp_path):
                     tracker.update(ActionExecuted("action_listen"), domain)
                 seen_user = True
             elif isinstance(event, ActionExecuted) and seen_user:
+                loop = tracker.active_loop_name
+                if loop and event.action_name != loop and tracker.latest_action_name == "action_listen":
+                    # A rule for a message an active form cannot use: Rasa runs the form first, the form
+                    # rejects the message, and only then does the rule apply (the full ensemble decides).
+                    where = f"{step.block_name}: the form before {event}"
+                    assert assert_same_prediction(rasas, ours, tracker, where) == loop, where
+                    tracker.update(ActionExecutionRejected(loop), domain)
+                    predictions += 1
+                    after_rejection += 1
                 action = assert_same_prediction(rasas, ours, tracker, f"{step.block_name}: before {event}")
                 assert action == event.action_name, f"{step.block_name}: the model itself disagrees"
                 predictions += 1
@@ -93,7 +103,7 @@ def test_every_rule_and_story_gets_the_same_actions(agents, tmp_path):
             assert assert_same_prediction(rasas, ours, tracker, f"{step.block_name}: at its end") == "action_listen"
             predictions += 1
     assert predictions >= 28 * 4
-    assert fast.stats.fast >= predictions, "rules decide these: the fast path should have taken them"
+    assert fast.stats.fast >= predictions - after_rejection, "rules decide these: the fast path should have taken them"
 
 
 def test_states_no_rule_decides_go_through_the_full_ensemble_with_the_same_result(agents):

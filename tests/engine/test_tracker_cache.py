@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 
+from agent_console.context_providers import DatabaseContextProvider
+from bot.custom_actions import ActionRunner, verified_identity
 from bot.engine import BoundEngine, TrackerBackend
 from bot.store import Store
 from bot.store.database import migrate
@@ -41,7 +43,9 @@ async def test_turns_use_the_cached_tracker_and_a_restart_rebuilds_the_same_one(
     store = Store.open(url)
     try:
         loop = asyncio.get_running_loop()
-        backend = TrackerBackend(store.trackers, loop)
+        actions = ActionRunner(["bot.actions"], DatabaseContextProvider(store.catalogue),
+                               verified_identity(store.conversations), 4.0)   # the order form's validation
+        backend = TrackerBackend(store.trackers, loop, actions=actions)
         bot = BoundEngine(engine, backend)
         key = "conversation-cache-test"
         for text in ("hi", "where is my order 12345?", "thanks"):
@@ -52,7 +56,7 @@ async def test_turns_use_the_cached_tracker_and_a_restart_rebuilds_the_same_one(
         cached = backend.trackers.peek(key)
         assert stored == [json.loads(json.dumps(event.as_dict())) for event in cached.events]  # tuples -> lists
 
-        restarted = BoundEngine(engine, TrackerBackend(store.trackers, loop))   # nothing cached
+        restarted = BoundEngine(engine, TrackerBackend(store.trackers, loop, actions=actions))   # nothing cached
         remembered = await restarted.memory(key)
         assert remembered == await bot.memory(key)
         assert "12345" in json.dumps(remembered["slots"])
