@@ -40,7 +40,7 @@ from bot.channels.providers import ProviderDeps, provider_channels
 from bot.channels.rest import RestChannel
 from bot.channels.webchat import WebChatChannel, WebChatNamespace
 from bot.conversation import ConversationFlow
-from bot.engine import BoundEngine, RasaEngine, TrackerBackend
+from bot.engine import BoundEngine, RasaEngine
 from bot.events import EventBus, EventName
 from bot.handoff import HandoffPolicy, PolicyConfig
 from bot.identity import IdentityVerifier
@@ -54,6 +54,7 @@ from bot.socketio_safety import SafePacket
 from bot.store import Store
 from bot.store.conversations import ConversationStore
 from bot.store.database import migrate
+from bot.tracker_backend import TrackerBackend
 from bot.training_data.project import RasaProject
 
 log = logging.getLogger(__name__)

@@ -22,8 +22,8 @@ from typing import Any, Dict, Iterable, List, Optional, Text, Tuple
 from rasa.core.tracker_store import InMemoryTrackerStore, TrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.engine import TrackerBackend, current_backend
 from bot.store.trackers import TrackerConflict
+from bot.tracker_backend import TrackerBackend, current_backend
 
 log = logging.getLogger(__name__)
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 
-from bot.engine import BoundEngine, TrackerBackend
+from bot.engine import BoundEngine
 from bot.store import Store
 from bot.store.database import migrate
+from bot.tracker_backend import TrackerBackend
 from bot.tracker_cache import TrackerCache
 
 
