@@ -294,6 +294,7 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
         await channels.stop_all()
         await bus.drain_briefly(2.0)
         await bus.close()
+        await agents.close()
 
     async def on_cleanup(app: web.Application) -> None:
         if owns_engine:
