@@ -7,9 +7,10 @@ import json
 
 from agent_console.context_providers import DatabaseContextProvider
 from bot.custom_actions import ActionRunner, verified_identity
-from bot.engine import BoundEngine, TrackerBackend
+from bot.engine import BoundEngine
 from bot.store import Store
 from bot.store.database import migrate
+from bot.tracker_backend import TrackerBackend
 from bot.tracker_cache import TrackerCache
 
 
@@ -37,15 +38,20 @@ def test_the_cache_is_bounded():
     assert len(cache.keys()) == 3
 
 
+def backend_of(store: Store, loop) -> TrackerBackend:
+    """An app's backend: its trackers, and its custom actions (the order form validates over them)."""
+    actions = ActionRunner(["bot.actions"], DatabaseContextProvider(store.catalogue),
+                           verified_identity(store.conversations), 4.0)
+    return TrackerBackend(store.trackers, loop, actions=actions)
+
+
 async def test_turns_use_the_cached_tracker_and_a_restart_rebuilds_the_same_one(engine, tmp_path):
     url = f"sqlite+aiosqlite:///{tmp_path}/trackers.db"
     await migrate(url)
     store = Store.open(url)
     try:
         loop = asyncio.get_running_loop()
-        actions = ActionRunner(["bot.actions"], DatabaseContextProvider(store.catalogue),
-                               verified_identity(store.conversations), 4.0)   # the order form's validation
-        backend = TrackerBackend(store.trackers, loop, actions=actions)
+        backend = backend_of(store, loop)
         bot = BoundEngine(engine, backend)
         key = "conversation-cache-test"
         for text in ("hi", "where is my order 12345?", "thanks"):
@@ -56,7 +62,7 @@ async def test_turns_use_the_cached_tracker_and_a_restart_rebuilds_the_same_one(
         cached = backend.trackers.peek(key)
         assert stored == [json.loads(json.dumps(event.as_dict())) for event in cached.events]  # tuples -> lists
 
-        restarted = BoundEngine(engine, TrackerBackend(store.trackers, loop, actions=actions))   # nothing cached
+        restarted = BoundEngine(engine, backend_of(store, loop))   # nothing cached
         remembered = await restarted.memory(key)
         assert remembered == await bot.memory(key)
         assert "12345" in json.dumps(remembered["slots"])
@@ -64,5 +70,30 @@ async def test_turns_use_the_cached_tracker_and_a_restart_rebuilds_the_same_one(
         assert await restarted.respond(key, await restarted.parse("how long does delivery take?"))
         again = [json.loads(row) for row in await store.trackers.load(key)]
         assert again[:len(stored)] == stored and len(again) > len(stored)
+    finally:
+        await store.close()
+
+
+async def test_a_turn_that_lost_a_race_is_dropped_and_the_stored_tracker_stands(engine, tmp_path, caplog):
+    """Two holders of one conversation's tracker (a late turn, another worker): the first save wins."""
+    url = f"sqlite+aiosqlite:///{tmp_path}/race.db"
+    await migrate(url)
+    store = Store.open(url)
+    try:
+        loop = asyncio.get_running_loop()
+        first = BoundEngine(engine, backend_of(store, loop))
+        second = BoundEngine(engine, backend_of(store, loop))
+        key = "conversation-race-test"
+        assert await first.respond(key, await first.parse("hi"))          # first caches its tracker
+        assert await second.respond(key, await second.parse("thanks"))    # second appends meanwhile
+        stored = await store.trackers.load(key)
+        # first's cached tracker is stale now; its turn still answers, but its events are not stored
+        assert await first.respond(key, await first.parse("where is my order 12345?"))
+        assert await store.trackers.load(key) == stored
+        assert "dropped" in caplog.text and "Falling back" not in caplog.text
+        # the next turn rebuilds from the database and appends after what is stored
+        assert await first.respond(key, await first.parse("how long does delivery take?"))
+        after = await store.trackers.load(key)
+        assert after[:len(stored)] == stored and len(after) > len(stored)
     finally:
         await store.close()
