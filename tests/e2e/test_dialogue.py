@@ -71,6 +71,21 @@ async def test_the_answer_to_the_bots_question_is_read_as_the_answer(server):
     assert not item.reason   # nothing for trainers: it was an answer, not an intent to learn
 
 
+async def test_another_question_in_between_and_a_customer_without_the_number(server):
+    await seeded(server)
+    async with aiohttp.ClientSession() as http:
+        who = sender()
+        await rest(http, server, who, "where is my order?")
+        aside = texts(await rest(http, server, who, "how do I reset my password?"))
+        assert "Forgot password?" in aside and ASK_NUMBER in aside   # answered, then back to the question
+        assert ASK_EMAIL in texts(await rest(http, server, who, "12345"))
+        other = sender()
+        await rest(http, server, other, "where is my order?")
+        stopped = texts(await rest(http, server, other, "I don't have it"))
+        assert "Without the order number I can't look the order up here" in stopped
+        assert "Sorry" not in texts(await rest(http, server, other, "thanks"))   # the form let go
+
+
 async def test_tracking_over_web_chat_with_the_number_in_a_sentence(server):
     await seeded(server)
     customer = await WebChatClient(server).connect()
