@@ -234,8 +234,13 @@ async def test_orders_come_from_the_shops_crm_when_it_is_configured(start_server
         await rest(http, live, who, "where is my order A77120?")
         answer = texts(await rest(http, live, who, "lin@example.com"))
         assert answer.startswith("Order A77120 (Trail shoes) shipped with GLS.") and "GLS-5521" in answer
-        verified = texts(await rest(http, live, sender(), "where is my order?", **signed(live, "S-77")))
+        lin = sender()
+        verified = texts(await rest(http, live, lin, "where is my order?", **signed(live, "S-77")))
         assert verified.startswith("Your most recent order: Order A77120")
+        # The agents' customer panel reads the same CRM.
+        lin_id = (await conversation(http, live, lin))["conversation"]["id"]
+        status, context = await api(http, live, f"/api/conversations/{lin_id}/context")
+        assert status == 200 and [o["number"] for o in context["crm"]["orders"]] == ["A77120"], context
     # Looked up by the e-mail the customer gave, or the shop id the shop signed; never by the number.
     assert {"email": "lin@example.com"} in crm.asked and {"shop_customer_id": "S-77"} in crm.asked
     assert not any("A77120" in str(query) for query in crm.asked)
@@ -259,4 +264,8 @@ async def test_a_crm_that_is_down_or_slow_hands_off_as_bot_error_never_a_made_up
         ada = sender()
         replies = await rest(http, live, ada, "track my parcel", **signed(live, "S-77"))
         assert len(replies) == 1 and "queue" in replies[0]["text"], replies
-        assert (await conversation(http, live, ada))["conversation"]["handoff_reason"] == "bot_error"
+        handed = await conversation(http, live, ada)
+        assert handed["conversation"]["handoff_reason"] == "bot_error"
+        # The agent who takes it over sees that the CRM failed, not an empty order list.
+        status, context = await api(http, live, f"/api/conversations/{handed['conversation']['id']}/context")
+        assert status == 200 and context["crm"]["orders"] == [] and "CRM" in context["crm"]["error"], context
