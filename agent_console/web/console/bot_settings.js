@@ -13,6 +13,7 @@ const bs = {
   current: null,     // the server's settings
   model: null,       // the model whose curve is shown
   picked: null,      // a threshold picked on the curve (not saved yet)
+  saving: false,     // our own save's event may arrive before its answer
   bound: false,
 };
 
@@ -86,6 +87,7 @@ async function saveSettings(event) {
     showText($('settings-notice'), 'Nothing changed.');
     return;
   }
+  bs.saving = true;
   try {
     const { settings } = await api('PUT', '/api/settings/handoff', changes);
     bs.current = settings;
@@ -94,16 +96,18 @@ async function saveSettings(event) {
     showText($('settings-notice'), `Saved ${Object.keys(changes).join(', ')}: the bot uses them from the next message.`);
   } catch (error) {
     showText($('settings-error'), error.message);
+  } finally {
+    bs.saving = false;
   }
 }
 
 /** `settings` socket event: someone saved settings (maybe this trainer). */
 export function onSettingsEvent(settings) {
   if (!settings || typeof settings !== 'object') return;
-  const mine = JSON.stringify(settings) === JSON.stringify(bs.current);
+  const mine = bs.saving || JSON.stringify(settings) === JSON.stringify(bs.current);
   bs.current = settings;
   if (!bs.bound) return;
-  if ($('settings-form').dataset.dirty !== 'true') {
+  if ($('settings-form').dataset.dirty !== 'true' && !bs.saving) {
     fillForm(settings);
     renderCurve();
   }

@@ -65,14 +65,21 @@ function bindOnce() {
 
 // ---- saving, and conflicts ----------------------------------------------------------------
 
-/** Run one edit; on success refresh the listing (counts) and the open intent. */
-async function save(method, url, body, success) {
+/**
+ * Run one edit; on success refresh the listing (counts) and the open intent (`select` names the
+ * intent to show afterwards, when the edit renamed, added or deleted one).
+ */
+async function save(method, url, body, success, { select } = {}) {
   showText($('intents-error'), '');
   clearConflict();
   try {
     const answer = await api(method, url, { ...body, version: ed.version });
     if (answer.version) ed.version = answer.version;
     showText($('intents-notice'), typeof success === 'function' ? success(answer) : success);
+    if (select !== undefined) {
+      ed.selected = select;
+      ed.editing = null;
+    }
     applyListing(await loadCatalogue());
     if (ed.selected && intentNamed(ed.selected)) await loadExamples(ed.selected);
     else ed.selected = null;
@@ -177,10 +184,8 @@ function renderRename(intent) {
     event.preventDefault();
     const name = input.value.trim();
     if (!name || name === intent.name) return;
-    save('PATCH', path(intent.name), { name }, (a) => {
-      ed.selected = name;
-      return `Renamed ${intent.name} to ${name} (${(a.updated || []).join(', ')}).`;
-    });
+    save('PATCH', path(intent.name), { name }, (a) => `Renamed ${intent.name} to ${name} (${(a.updated || []).join(', ')}).`,
+      { select: name });
   });
   return form;
 }
@@ -193,10 +198,8 @@ async function deleteIntent(intent) {
     confirmLabel: 'Delete', danger: true,
   });
   if (!ok) return;
-  await save('DELETE', path(intent.name), {}, (a) => {
-    ed.selected = null;
-    return `Deleted ${intent.name}${a.removed_rules?.length ? ` and ${a.removed_rules.join(', ')}` : ''}.`;
-  });
+  await save('DELETE', path(intent.name), {},
+    (a) => `Deleted ${intent.name}${a.removed_rules?.length ? ` and ${a.removed_rules.join(', ')}` : ''}.`, { select: null });
 }
 
 function renderResponses(intent) {
@@ -324,11 +327,8 @@ async function addIntent(event) {
   }
   const body = { name, examples };
   if (response) body.response = response;
-  const answer = await save('POST', '/api/training/intents', body, `Added the intent ${name}.`);
-  if (answer) {
-    form.reset();
-    openIntent(name);
-  }
+  const answer = await save('POST', '/api/training/intents', body, `Added the intent ${name}.`, { select: name });
+  if (answer) form.reset();
 }
 
 async function searchExamples(event) {
