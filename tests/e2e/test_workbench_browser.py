@@ -99,29 +99,30 @@ async def wait_until_trained(page: Page, model_id: int) -> None:
 async def train_in_console(page: Page) -> int:
     """Start a fast training run from the Models screen; return the new model's id once it shows progress."""
     await page.get_by_test_id("train-config").select_option("config-fast.yml")
-    await page.get_by_test_id("train-start").click()
+    async with page.expect_response(lambda r: r.url.endswith("/api/models/train")) as answer:
+        await page.get_by_test_id("train-start").click()
+    model_id = (await (await answer.value).json())["model"]["id"]
     await expect(page.get_by_test_id("training-progress")).to_be_visible()
+    await expect(page.get_by_test_id("training-stage")).to_contain_text(f"Model #{model_id}:")
     await expect(page.get_by_test_id("train-start")).to_be_disabled()
-    await expect(page.get_by_test_id("training-stage")).to_contain_text("Model #")
-    stage = await page.get_by_test_id("training-stage").text_content()
-    model_id = int(stage.split("#", 1)[1].split(":", 1)[0])
     return model_id
 
 
 async def ensure_evaluated_model(server: LiveServer) -> Dict[str, Any]:
     """A finished, evaluated model (trained through the API when no earlier test left one)."""
     status, listing = await as_admin(server, "/api/models")
-    ready = [m for m in listing["models"] if m["status"] == "ready"]
-    if not ready:
-        status, started = await as_admin(server, "/api/models/train", "POST", json={"config": "config-fast.yml"})
-        assert status == 202, started
-        for _ in range(600):
-            status, one = await as_admin(server, f"/api/models/{started['model']['id']}")
-            if one["model"]["status"] != "training":
-                break
-            await asyncio.sleep(1)
-        ready = [one["model"]]
-    status, detail = await as_admin(server, f"/api/models/{ready[0]['id']}")
+    for version in listing["models"]:
+        if version["status"] == "ready":
+            status, detail = await as_admin(server, f"/api/models/{version['id']}")
+            if (detail["model"]["evaluation"] or {}).get("curve"):
+                return detail["model"]
+    status, started = await as_admin(server, "/api/models/train", "POST", json={"config": "config-fast.yml"})
+    assert status == 202, started
+    for _ in range(600):
+        status, detail = await as_admin(server, f"/api/models/{started['model']['id']}")
+        if detail["model"]["status"] != "training":
+            break
+        await asyncio.sleep(1)
     assert detail["model"]["status"] == "ready" and detail["model"]["evaluation"]["curve"], detail
     return detail["model"]
 
@@ -396,17 +397,18 @@ async def test_handoff_settings_picked_on_the_curve_apply_live(workbench, consol
     threshold = page.get_by_test_id("setting-threshold")
     await expect(threshold).to_have_value(str(before.confidence_threshold))
 
-    # A target wrong-answer rate picks the threshold that answers the most within it.
-    status, settings_model = await as_admin(workbench, "/api/models")
-    active = next((m for m in settings_model["models"] if m["active"]), None)
+    # A target wrong-answer rate picks the threshold that answers the most within it: the same rule
+    # as the server's evaluation, which picked one for 2%.
+    status, listing = await as_admin(workbench, "/api/models")
+    active = next((m for m in listing["models"] if m["active"]), None)
     shown = (await as_admin(workbench, f"/api/models/{active['id']}"))[1]["model"] if active else model
-    curve = shown["evaluation"]["curve"]
-    target = 0.05
-    best = max((p for p in curve if p["wrong_answer"] <= target), key=lambda p: (p["automation"], -p["threshold"]))
-    await page.get_by_test_id("target-wrong").fill("5")
+    chosen = shown["evaluation"]["chosen"]
+    assert chosen["target_wrong_answer"] == 0.02 and chosen["threshold"] is not None, chosen
+    await threshold.fill("0.77")
+    await page.get_by_test_id("target-wrong").fill("2")
     await page.get_by_test_id("target-pick").click()
-    await expect(threshold).to_have_value(str(best["threshold"]))
-    await expect(page.get_by_test_id("pick-result")).to_contain_text(f"At threshold {best['threshold']:.2f}")
+    await expect(page.get_by_test_id("pick-result")).to_contain_text(f"At threshold {chosen['threshold']:.2f}")
+    assert float(await threshold.input_value()) == chosen["threshold"]
 
     # A click on the curve picks the measured threshold nearest to it.
     chart = page.get_by_test_id("settings-curve-chart-pick")

@@ -81,6 +81,7 @@ async function startTraining(event) {
   showText($('models-error'), '');
   setChildren($('models-problems'));
   $('train-start').disabled = true;
+  $('training-stage').textContent = 'Starting…';
   try {
     const { model } = await api('POST', '/api/models/train', { config: $('train-config').value });
     models.training = { model_id: model.id, stage: 'preparing', components_done: 0, components_total: 0 };
