@@ -22,7 +22,7 @@ from bot.engine import RasaEngine
 from bot.settings import PROJECT_ROOT
 from bot.training_data.examples import read_block
 from tests.e2e.conftest import CONSOLE_UI_MS as UI
-from tests.support import LiveServer, api, http_session, make_settings, rest, screenshot_path
+from tests.support import VIEWPORT, LiveServer, api, http_session, make_settings, rest, screenshot_path
 
 pytestmark = pytest.mark.browser
 
@@ -319,6 +319,7 @@ async def test_training_comparing_and_activating_models(workbench, consoles):
     }""")
     first = await train_in_console(page)
     await wait_until_trained(page, first)
+    await expect(page.locator(f'[data-testid="model-row"][data-model-id="{first}"] code')).to_have_text("config-fast.yml")
     stages = await page.evaluate("() => window.stagesSeen")
     assert any("Training · component" in s for s in stages), stages
     assert any("Evaluating on the test set" in s for s in stages), stages
@@ -347,8 +348,11 @@ async def test_training_comparing_and_activating_models(workbench, consoles):
     automation = detail["model"]["evaluation"]["overall"]["automation"]
     await expect(page.locator(f'[data-testid="model-row"][data-model-id="{second}"] [data-figure="automation"]')).to_have_text(
         f"{automation * 100:.1f}%")
+    # The picture for the README: tall enough that the whole comparison is on screen.
+    await page.set_viewport_size({"width": 1280, "height": 1700})
     await compare.scroll_into_view_if_needed()
     await compare.screenshot(path=str(screenshot_path("workbench.png")), animations="disabled")
+    await page.set_viewport_size(VIEWPORT)
 
     # Before: the serving model has never heard of loyalty points.
     assert not any("loyalty point" in r.get("text", "") for r in await say(workbench, "how do loyalty points work"))

@@ -159,8 +159,11 @@ function renderCurve() {
     thresholdCurve({ models: [{ ...model.evaluation, name: `#${model.id}` }], markers, onPick: pick, testid: 'settings-curve-chart' }));
   const shownAt = bs.picked ?? current;
   const point = typeof shownAt === 'number' ? pointAt(shownAt) : null;
+  const where = point && Math.abs(point.threshold - shownAt) > 0.001
+    ? `Measured at ${point.threshold.toFixed(2)}, the nearest point to ${shownAt}, this model answers`
+    : `At threshold ${point?.threshold.toFixed(2)} this model answers`;
   showText($('pick-result'), point
-    ? `At threshold ${point.threshold.toFixed(2)} this model answers ${pct(point.automation)} of in-scope messages right `
-      + `and ${pct(point.wrong_answer)} of all messages wrongly${bs.picked !== null && bs.picked !== current ? ' — save to apply it' : ''}.`
+    ? `${where} ${pct(point.automation)} of in-scope messages right and ${pct(point.wrong_answer)} of all messages `
+      + `wrongly${bs.picked !== null && bs.picked !== current ? ' — save to apply it' : ''}.`
     : '');
 }

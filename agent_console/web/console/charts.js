@@ -30,6 +30,14 @@ function text(x, y, words, attrs = {}) {
 
 const pct = (v) => `${Math.round(v * 100)}%`;
 
+/** The next round number (1, 2 or 5 times a power of ten, times four ticks) at or above `value`. */
+function niceCeiling(value) {
+  const step = value / 4;
+  const power = 10 ** Math.floor(Math.log10(step));
+  const nice = [1, 2, 5, 10].map((f) => f * power).find((s) => s >= step);
+  return nice * 4;
+}
+
 function frame(width, height, label, testid) {
   return svg('svg', {
     viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', 'aria-label': label, 'data-testid': testid,
@@ -50,7 +58,7 @@ function legend(items) {
  * [{threshold, label, colour}]. `onPick(threshold)`: a click picks the nearest measured threshold.
  */
 export function thresholdCurve({ models, markers = [], onPick = null, width = 460, height = 250, testid = 'chart-curve' }) {
-  const m = { l: 40, r: 44, t: 14, b: 36 };
+  const m = { l: 56, r: 58, t: 14, b: 36 };
   const w = width - m.l - m.r;
   const h = height - m.t - m.b;
   const points = models.flatMap((model) => model.curve || []);
@@ -73,8 +81,8 @@ export function thresholdCurve({ models, markers = [], onPick = null, width = 46
   chart.append(
     svg('rect', { x: m.l, y: m.t, width: w, height: h, fill: 'none', stroke: '#c3c9d2' }),
     text(m.l + w / 2, height - 4, 'confidence threshold', { 'text-anchor': 'middle' }),
-    text(12, m.t + h / 2, 'answered right', { 'text-anchor': 'middle', transform: `rotate(-90 12 ${m.t + h / 2})` }),
-    text(width - 8, m.t + h / 2, 'answered wrongly', { 'text-anchor': 'middle', transform: `rotate(90 ${width - 8} ${m.t + h / 2})` }));
+    text(14, m.t + h / 2, 'answered right', { 'text-anchor': 'middle', transform: `rotate(-90 14 ${m.t + h / 2})` }),
+    text(width - 12, m.t + h / 2, 'answered wrongly', { 'text-anchor': 'middle', transform: `rotate(90 ${width - 12} ${m.t + h / 2})` }));
 
   const line = (curve, y, key, colour, dash, label) => svg('polyline', {
     points: curve.map((p) => `${x(p.threshold).toFixed(1)},${y(p[key] || 0).toFixed(1)}`).join(' '),
@@ -152,10 +160,10 @@ export function confidenceHistogram({ name, histogram, width = 460, height = 200
   const m = { l: 40, r: 10, t: 10, b: 34 };
   const w = width - m.l - m.r;
   const h = height - m.t - m.b;
-  const top = Math.max(1, ...right.map((c, i) => c + (wrong[i] || 0)));
+  const top = niceCeiling(Math.max(1, ...right.map((c, i) => c + (wrong[i] || 0))));
   const chart = frame(width, height, `Confidence of ${name}'s top guess: right guesses (green) and wrong ones (red) per band`, testid);
   for (let i = 0; i <= 4; i += 1) {
-    const v = Math.round((top * i) / 4);
+    const v = (top * i) / 4;
     const gy = m.t + h - (v / top) * h;
     chart.append(svg('line', { x1: m.l, x2: m.l + w, y1: gy, y2: gy, stroke: GRID }), text(m.l - 6, gy + 4, v, { 'text-anchor': 'end' }));
   }

@@ -80,7 +80,7 @@ function relocate(spans, oldText, newText) {
 }
 
 /**
- * The editor: a text field, the entity chips, a "tag the selection" control and the annotated
+ * The editor (`entities`: names, or a function giving them): a text field, the entity chips, a "tag the selection" control and the annotated
  * preview. `editor.value()` is the annotated line; `editor.changed()` says whether it differs
  * from what it started with.
  */
@@ -95,7 +95,18 @@ export function exampleEditor({ annotated, entities, label = 'Training example',
   });
   const chips = el('span', { class: 'entity-chips', 'data-testid': 'example-entities', 'aria-live': 'polite' });
   const picker = el('select', { class: 'entity-select', 'data-testid': 'entity-select', 'aria-label': 'Entity for the selected words' },
-    el('option', { value: '' }, 'Entity…'), ...entities.map((name) => el('option', { value: name }, name)));
+    el('option', { value: '' }, 'Entity…'));
+  // The domain's entities may arrive after the editor is made: the list is filled when it is used.
+  const fillEntities = () => {
+    const names = typeof entities === 'function' ? entities() : entities;
+    if (picker.options.length - 1 === names.length) return;
+    const chosen = picker.value;
+    picker.replaceChildren(el('option', { value: '' }, 'Entity…'), ...names.map((name) => el('option', { value: name }, name)));
+    picker.value = chosen;
+  };
+  fillEntities();
+  picker.addEventListener('focus', fillEntities);
+  picker.addEventListener('pointerdown', fillEntities);
   const tag = el('button', { type: 'button', class: 'btn btn-small', 'data-testid': 'entity-tag', disabled: true,
     title: 'Select words in the example, pick an entity, then tag them' }, 'Tag selection');
   const hint = el('span', { class: 'muted small', 'data-testid': 'entity-hint' }, 'Select words to tag an entity.');

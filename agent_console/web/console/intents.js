@@ -289,7 +289,7 @@ function renderExampleRow(intent, example) {
 
 function renderEditingRow(intent, example) {
   const editor = exampleEditor({
-    annotated: example.annotated, entities: workbench.entities, label: `Edit “${example.text}”`,
+    annotated: example.annotated, entities: () => workbench.entities, label: `Edit “${example.text}”`,
     onEnter: () => submit(),
   });
   const submit = async () => {

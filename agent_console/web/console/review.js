@@ -80,13 +80,17 @@ export async function loadReview({ older = false, quiet = false } = {}) {
   const seq = ++review.seq;
   if (!quiet) showText($('review-error'), '');
   const before = older && review.items.length ? Math.min(...review.items.map((i) => i.message_id)) : null;
+  ensureEntities(); // for tagging examples; the list does not wait for it
+  if (!review.loaded) $('review-empty').textContent = 'Loading…';
+  setHidden($('review-empty'), review.items.length > 0);
   let data;
   try {
-    [data] = await Promise.all([api('GET', query(before)), ensureEntities()]);
+    data = await api('GET', query(before));
   } catch (error) {
     if (seq === review.seq) showText($('review-error'), error.message);
     return;
   }
+  $('review-empty').textContent = 'Nothing to review.';
   if (seq !== review.seq) return; // filters changed meanwhile: a newer answer is on its way
   if (Array.isArray(data.intents) && data.intents.length) workbench.intents = pickable(data.intents);
   const items = Array.isArray(data.items) ? data.items : [];
@@ -512,7 +516,7 @@ function renderExample(item) {
   if (!editor) {
     editor = exampleEditor({
       annotated: item.example ?? item.text,
-      entities: workbench.entities,
+      entities: () => workbench.entities,
       label: 'The training example this message becomes',
       onEnter: () => act('confirm', [item.message_id]),
     });
