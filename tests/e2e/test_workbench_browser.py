@@ -108,6 +108,20 @@ async def train_in_console(page: Page) -> int:
     return model_id
 
 
+def without_every_third_example(nlu_text: str) -> str:
+    """nlu.yml with every third example of each intent left out (entities, synonyms and the rest kept)."""
+    out, in_intent, count = [], False, 0
+    for line in nlu_text.splitlines(keepends=True):
+        if line.startswith("- "):
+            in_intent, count = line.startswith("- intent:"), 0
+        elif in_intent and line.startswith("    - "):
+            count += 1
+            if count % 3 == 0:
+                continue
+        out.append(line)
+    return "".join(out)
+
+
 async def ensure_evaluated_model(server: LiveServer) -> Dict[str, Any]:
     """A finished, evaluated model (trained through the API when no earlier test left one)."""
     status, listing = await as_admin(server, "/api/models")
@@ -317,7 +331,15 @@ async def test_training_comparing_and_activating_models(workbench, consoles):
         const node = document.querySelector('[data-testid="training-stage"]');
         new MutationObserver(() => window.stagesSeen.push(node.textContent)).observe(node, {childList: true, characterData: true, subtree: true});
     }""")
-    first = await train_in_console(page)
+    # The first model learns from a third fewer examples (the data file as it was a while ago); the
+    # run trains a snapshot, so the full file is back as soon as it has started.
+    nlu = Path(workbench.settings.data_dir) / "nlu.yml"
+    full = nlu.read_text()
+    nlu.write_text(without_every_third_example(full))
+    try:
+        first = await train_in_console(page)
+    finally:
+        nlu.write_text(full)
     await wait_until_trained(page, first)
     await expect(page.locator(f'[data-testid="model-row"][data-model-id="{first}"] code')).to_have_text("config-fast.yml")
     stages = await page.evaluate("() => window.stagesSeen")
@@ -325,7 +347,7 @@ async def test_training_comparing_and_activating_models(workbench, consoles):
     assert any("Evaluating on the test set" in s for s in stages), stages
     await expect(page.get_by_test_id("models-notice")).to_contain_text(f"Model #{first} is trained and evaluated")
 
-    # The data grows an intent; a second model learns it.
+    # The data is complete again and grows an intent; a second model learns it.
     status, made = await as_admin(workbench, "/api/training/intents", "POST", json={
         "name": "loyalty_points", "response": "You earn one loyalty point per dollar; 100 points take $5 off.",
         "examples": ["how do loyalty points work", "how many loyalty points do I have", "can I use my points",
@@ -341,6 +363,12 @@ async def test_training_comparing_and_activating_models(workbench, consoles):
     figures = compare.get_by_test_id("compare-figures")
     await expect(figures.locator("thead th")).to_have_text(["On the test set", f"#{first}", f"#{second}", "change"])
     await expect(figures.get_by_test_id("figure-change")).to_have_count(4)
+    before_after = [(await as_admin(workbench, f"/api/models/{m}"))[1]["model"]["evaluation"]["overall"] for m in (first, second)]
+    delta = before_after[1]["automation"] - before_after[0]["automation"]
+    change = figures.locator('tr[data-figure="automation"] [data-testid="figure-change"]')
+    await expect(change).to_have_text(f"{'+' if delta >= 0 else '−'}{abs(delta) * 100:.1f} pts")
+    if abs(delta) >= 0.0005:
+        await expect(change).to_have_class(re.compile("delta-better" if delta > 0 else "delta-worse"))
     await expect(compare.get_by_test_id("chart-curve").locator("polyline")).to_have_count(4)
     await expect(compare.get_by_test_id("chart-f1").locator("rect[data-intent='order_status']")).to_have_count(2)
     await expect(compare.get_by_test_id("chart-histogram")).to_have_count(2)
