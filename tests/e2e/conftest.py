@@ -37,7 +37,7 @@ async def consoles(browser: Browser):
         contexts.append(context)
         page = await context.new_page()
         page.page_errors = []  # type: ignore[attr-defined]
-        page.on("pageerror", lambda exc: page.page_errors.append(str(exc)))  # type: ignore[attr-defined]
+        page.on("pageerror", lambda exc: page.page_errors.append(f"{exc} {exc.stack}"))  # type: ignore[attr-defined]
         page.console_errors = []  # type: ignore[attr-defined]
         page.on("console", lambda msg: msg.type == "error" and page.console_errors.append(msg.text))  # type: ignore
         await page.goto(f"{baton.url}/console")

@@ -22,7 +22,7 @@ from bot.engine import RasaEngine
 from bot.settings import PROJECT_ROOT
 from bot.training_data.examples import read_block
 from tests.e2e.conftest import CONSOLE_UI_MS as UI
-from tests.support import VIEWPORT, LiveServer, api, http_session, make_settings, rest, screenshot_path
+from tests.support import VIEWPORT, LiveServer, api, http_session, logged_in, make_settings, rest, screenshot_path
 
 pytestmark = pytest.mark.browser
 
@@ -77,6 +77,11 @@ async def review_item_of(server: LiveServer, text: str) -> Dict[str, Any]:
     status, inbox = await as_admin(server, "/api/review?status=all&limit=500")
     assert status == 200, inbox
     return next(i for i in inbox["items"] if i["text"] == text)
+
+
+async def customer_message_id(server: LiveServer, text: str) -> int:
+    messages = await server.acall(server.services.store.conversations.messages_after(0, 100_000))
+    return [m.id for m in messages if m.as_json()["sender"] == "customer" and m.text == text][-1]
 
 
 def item_by_id(page: Page, message_id: int):
@@ -230,6 +235,19 @@ async def test_a_trainer_confirms_and_relabels_inbox_messages(workbench, console
     await expect(page.get_by_test_id("review-bulk")).to_be_hidden()
     status, done = await as_admin(workbench, "/api/review?status=done&q=zzkv")
     assert {i["status"] for i in done["items"]} == {"dismissed", "out_of_scope"}, done
+
+    # An agent labels a message the bot answered confidently: it enters the inbox, live, with the label.
+    answered = "my parcel 55555 never showed up"
+    await say(workbench, answered)
+    message_id = await customer_message_id(workbench, answered)
+    async with http_session() as http:
+        token, _ = await logged_in(workbench, "agent")
+        http.cookie_jar.update_cookies({"baton_session": token})
+        async with http.post(f"{workbench.url}/api/messages/{message_id}/label", json={"intent": "track_shipment"}) as r:
+            assert r.status == 200, await r.text()
+    labelled = item_by_id(page, message_id)
+    await expect(labelled.get_by_test_id("review-reason")).to_have_text("Labelled by an agent")
+    await expect(labelled.get_by_test_id("review-label")).to_contain_text("Label: track_shipment")
     no_errors(page)
 
 
@@ -307,15 +325,24 @@ async def test_a_trainer_edits_an_intent(workbench, consoles):
     await expect(page.get_by_test_id("intents-notice")).to_have_text("Added 1 example to gift_cards.")
     assert examples_of(workbench, "gift_cards")[-2:] == ["gift card balance", "e-gift card"]
 
-    # Search across intents, then delete the new intent (after a confirmation).
+    # Rename it (its answer rule follows), check the data, then search across intents.
+    await detail.get_by_test_id("rename-input").fill("gift_card")
+    await detail.get_by_test_id("rename-submit").click()
+    await expect(page.get_by_test_id("intents-notice")).to_contain_text("Renamed gift_cards to gift_card")
+    await expect(detail.get_by_test_id("intent-title")).to_have_text("gift_card")
+    assert "answer gift_card\n" in (Path(workbench.settings.data_dir) / "rules.yml").read_text()
+    await page.get_by_test_id("intents-validate").click()
+    await expect(page.get_by_test_id("validation-summary")).to_be_visible()
     await page.get_by_test_id("example-search").fill("voucher")
     await page.get_by_test_id("example-search-submit").click()
-    await expect(page.locator('[data-testid="search-hit"][data-intent="gift_cards"]')).to_have_count(2)
+    await expect(page.locator('[data-testid="search-hit"][data-intent="gift_card"]')).to_have_count(2)
+
+    # Delete it, after a confirmation.
     await detail.get_by_test_id("intent-delete").click()
     await page.get_by_test_id("confirm-ok").click()
-    await expect(page.get_by_test_id("intents-notice")).to_contain_text("Deleted gift_cards")
-    await expect(page.locator('[data-testid="intent-row"][data-intent="gift_cards"]')).to_have_count(0)
-    assert examples_of(workbench, "gift_cards") == []
+    await expect(page.get_by_test_id("intents-notice")).to_contain_text("Deleted gift_card")
+    await expect(page.locator('[data-testid="intent-row"][data-intent="gift_card"]')).to_have_count(0)
+    assert examples_of(workbench, "gift_card") == []
     no_errors(page)
 
 

@@ -17,6 +17,7 @@ const ed = {
   selected: null,      // intent name
   examples: [],        // the selected intent's examples
   editing: null,       // annotated line being edited
+  queue: Promise.resolve(),
   bound: false,
 };
 
@@ -67,15 +68,23 @@ function bindOnce() {
 
 /**
  * Run one edit; on success refresh the listing (counts) and the open intent (`select` names the
- * intent to show afterwards, when the edit renamed, added or deleted one).
+ * intent to show afterwards, when the edit renamed, added or deleted one). Edits run one after
+ * another, each with the version the previous one left, and the notice shows once the screen
+ * shows the result.
  */
-async function save(method, url, body, success, { select } = {}) {
+function save(method, url, body, success, options = {}) {
+  const run = ed.queue.then(() => saveNow(method, url, body, success, options));
+  ed.queue = run.catch(() => null);
+  return run;
+}
+
+async function saveNow(method, url, body, success, { select } = {}) {
   showText($('intents-error'), '');
   clearConflict();
+  showText($('intents-notice'), 'Saving…');
   try {
     const answer = await api(method, url, { ...body, version: ed.version });
     if (answer.version) ed.version = answer.version;
-    showText($('intents-notice'), typeof success === 'function' ? success(answer) : success);
     if (select !== undefined) {
       ed.selected = select;
       ed.editing = null;
@@ -84,8 +93,10 @@ async function save(method, url, body, success, { select } = {}) {
     if (ed.selected && intentNamed(ed.selected)) await loadExamples(ed.selected);
     else ed.selected = null;
     renderDetail();
+    showText($('intents-notice'), typeof success === 'function' ? success(answer) : success);
     return answer;
   } catch (error) {
+    showText($('intents-notice'), '');
     if (error.status === 409 && error.code === 'version_conflict') await showConflict(error);
     else showText($('intents-error'), error.message);
     return null;
@@ -252,7 +263,8 @@ function renderAddExamples(draft) {
     if (!examples.length) return;
     const answer = await save('POST', `${path(ed.selected)}/examples`, { examples },
       (a) => `Added ${a.added.length} example${a.added.length === 1 ? '' : 's'} to ${ed.selected}.`);
-    if (answer) $('intent-detail').querySelector('[data-testid="add-examples"]').value = '';
+    const shown = $('intent-detail').querySelector('[data-testid="add-examples"]');
+    if (answer && shown) shown.value = '';
   });
   return form;
 }

@@ -21,7 +21,7 @@ import { closeHelp, onGlobalKeydown, openHelp } from './keyboard.js';
 import { setTab, updateTitle } from './queue.js';
 import { onModelEvent } from './models.js';
 import { onSettingsEvent } from './bot_settings.js';
-import { loadReview, onMessageLabelled, onReviewItem, onReviewed } from './review.js';
+import { loadReview, onMessageLabelled, onReviewItem, onReviewed, refreshReviewCounts } from './review.js';
 import { closeSocket, connectSocket, reconnectIfSessionValid } from './socket.js';
 import {
   canActOnConversations, canReview, forgetSession, isAdmin, role, state,
@@ -120,6 +120,7 @@ function startApp(user) {
     },
   });
   setView(role() === 'trainer' ? 'review' : 'inbox');
+  if (role() === 'admin') refreshReviewCounts(); // the Review tab's badge, before the screen is opened
 }
 
 /** An outbound message was sent, is being retried, or failed: the transcript shows it. */

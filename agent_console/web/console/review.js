@@ -95,6 +95,9 @@ export async function loadReview({ older = false, quiet = false } = {}) {
   if (Array.isArray(data.intents) && data.intents.length) workbench.intents = pickable(data.intents);
   const items = Array.isArray(data.items) ? data.items : [];
   review.items = older ? [...review.items, ...items.filter((i) => !review.nodes.has(i.message_id))] : items;
+  // A selection only ever holds what the list shows: bulk verdicts never reach hidden messages.
+  const shown = new Set(review.items.map((i) => i.message_id));
+  for (const id of [...review.selected]) if (!shown.has(id)) review.selected.delete(id);
   review.hasMore = items.length >= PAGE;
   applyCounts(data);
   review.loaded = true;
@@ -109,12 +112,14 @@ function applyCounts(data) {
   renderCounts();
 }
 
-/** Counts only (after someone else's verdict); the list itself is already up to date. */
+/** Counts only (at start, for the tab's badge, and after a verdict); the list is already up to date. */
+export async function refreshReviewCounts() {
+  try { applyCounts(await api('GET', '/api/review?limit=1')); } catch { /* the next load brings them */ }
+}
+
 function refreshCountsSoon() {
   clearTimeout(review.countsTimer);
-  review.countsTimer = setTimeout(async () => {
-    try { applyCounts(await api('GET', '/api/review?limit=1')); } catch { /* the next load brings them */ }
-  }, 250);
+  review.countsTimer = setTimeout(refreshReviewCounts, 250);
 }
 
 function reloadSoon() {
