@@ -431,6 +431,26 @@ async def test_training_comparing_and_activating_models(workbench, consoles):
     await expect(older.get_by_test_id("model-status")).to_have_text("active", timeout=120_000)
     assert not any("loyalty point" in r.get("text", "") for r in await say(workbench, "how do loyalty points work"))
 
+    # A run can be cancelled half-way; it leaves no model to activate.
+    third = await train_in_console(page)
+    await page.get_by_test_id("train-cancel").click()
+    await expect(page.get_by_test_id("training-stage")).to_contain_text(f"Model #{third}: Cancelled", timeout=60_000)
+    cancelled = page.locator(f'[data-testid="model-row"][data-model-id="{third}"]')
+    await expect(cancelled).to_have_attribute("data-status", "cancelled", timeout=60_000)
+    await expect(cancelled.get_by_test_id("model-activate")).to_have_count(0)
+    await expect(page.get_by_test_id("train-start")).to_be_enabled()
+
+    # Data that would train something wrong is refused before a run starts, with the problems listed.
+    status, tiny = await as_admin(workbench, "/api/training/intents", "POST", json={"name": "tiny_intent",
+                                                                                    "examples": ["just one example"]})
+    assert status == 200, tiny
+    try:
+        await page.get_by_test_id("train-start").click()
+        await expect(page.get_by_test_id("models-error")).to_contain_text("fix the training data first")
+        await expect(page.get_by_test_id("train-problem").filter(has_text="tiny_intent")).to_have_count(1)
+    finally:
+        await as_admin(workbench, "/api/training/intents/tiny_intent", "DELETE", json={})
+
     # A corrupt model file is refused with the reason; the rolled-back model keeps serving.
     broken = Path(workbench.settings.models_dir) / "broken.tar.gz"
     broken.write_bytes(b"not a model")

@@ -18,6 +18,7 @@ const models = {
   compareB: null,
   bound: false,
   seq: 0,
+  tick: null,            // redraws the elapsed time while a run is going
 };
 
 const FIGURES = [
@@ -39,7 +40,7 @@ export async function loadModels() {
     if (seq !== models.seq) return;
     models.list = Array.isArray(data.models) ? data.models : [];
     models.serving = data.serving || null;
-    if (data.training) models.training = data.training;
+    if (data.training) models.training = { ...data.training, receivedAt: Date.now() };
     else if (models.training && !['done', 'failed', 'cancelled'].includes(models.training.stage)) models.training = null;
     await loadEvaluations();
     if (seq !== models.seq) return;
@@ -103,7 +104,7 @@ const finished = (progress) => ['done', 'failed', 'cancelled'].includes(progress
 export function onModelEvent(data) {
   if (data?.training) {
     const before = models.training;
-    models.training = data.training;
+    models.training = { ...data.training, receivedAt: Date.now() };
     renderProgress();
     if (finished(data.training) && !finished(before)) {
       const id = data.training.model_id;
@@ -134,12 +135,18 @@ function stageText(p) {
   if (p.stage === 'training' && p.components_total) parts.push(`component ${p.components_done} of ${p.components_total}${p.component ? ` (${p.component})` : ''}`);
   if (p.epochs) parts.push(`epoch ${p.epoch}/${p.epochs}`);
   if (typeof p.loss === 'number') parts.push(`loss ${p.loss.toFixed(3)}`);
-  if (typeof p.elapsed_seconds === 'number') parts.push(`${Math.round(p.elapsed_seconds)} s`);
+  if (typeof p.elapsed_seconds === 'number') {
+    // Progress lines are sparse (the trainer starts slowly): the clock keeps going between them.
+    const since = finished(p) ? 0 : (Date.now() - (p.receivedAt || Date.now())) / 1000;
+    parts.push(`${Math.round(p.elapsed_seconds + since)} s`);
+  }
   return parts.join(' · ');
 }
 
 function renderProgress() {
   const p = models.training;
+  clearTimeout(models.tick);
+  if (p && !finished(p)) models.tick = setTimeout(renderProgress, 1000);
   const box = $('training-progress');
   setHidden(box, !p);
   $('train-start').disabled = Boolean(p && !finished(p));
@@ -153,7 +160,11 @@ function renderProgress() {
   $('training-fill').className = `progress-fill stage-${p.stage}`;
   $('training-stage').textContent = stageText(p);
   showText($('training-message'), p.stage === 'failed' ? p.message || '' : '');
-  setChildren($('training-actions'), finished(p) ? null : el('button', {
+  const actions = $('training-actions');
+  const wanted = finished(p) ? 'none' : `cancel-${p.model_id}`;
+  if (actions.dataset.shows === wanted) return; // redrawn every second: keep the button (and its focus)
+  actions.dataset.shows = wanted;
+  setChildren(actions, finished(p) ? null : el('button', {
     type: 'button', class: 'btn btn-small', 'data-testid': 'train-cancel',
     onclick: async () => {
       try { await api('POST', `/api/models/${p.model_id}/cancel`); } catch (error) { showText($('models-error'), error.message); }
