@@ -18,7 +18,7 @@ from agent_console.api import read, read_body
 from agent_console.auth import error, json_response, requires
 from agent_console.schemas import (
     BadRequest, ExampleChangeBody, ExampleRefBody, ExamplesBody, MoveExampleBody, NewIntentBody, RenameIntentBody,
-    ResponseBody, ReviewActBody, TrainBody, VersionBody, path_id,
+    ResponseBody, ReviewActBody, TrainBody, VersionBody, parse, path_id,
 )
 from bot.domain import TRAINER_ROLES
 from bot.live_settings import SettingsError
@@ -194,7 +194,9 @@ async def get_model(request: web.Request) -> web.Response:
 
 @requires(TRAINER_ROLES)
 async def train(request: web.Request) -> web.Response:
-    body = await read(request, TrainBody) if await read_body(request) is not None else TrainBody()
+    # One read: once the body is consumed aiohttp says there is none, so a second read lost the config.
+    raw = await read_body(request)
+    body = parse(TrainBody, raw) if raw is not None else TrainBody()
     try:
         version = await request.app["services"].training.start(request["user"], body.config)
     except TrainingError as exc:

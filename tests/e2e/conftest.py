@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import pytest
-from playwright.async_api import async_playwright
+from playwright.async_api import Browser, Page, async_playwright, expect
 
-from tests.support import CHROMIUM, CHROMIUM_ARGS
+from tests.support import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, LiveServer, add_user
+
+CONSOLE_UI_MS = 15_000  # how long the console may take to show something that travelled over the socket
 
 
 @pytest.fixture(scope="module")
@@ -20,3 +23,33 @@ async def browser():
     yield chromium
     await chromium.close()
     await playwright.stop()
+
+
+@pytest.fixture
+async def consoles(browser: Browser):
+    """Console pages, each in its own browser context (its own cookie jar), logged in through the form."""
+    contexts = []
+
+    async def new_console(baton: LiveServer, role: str = "agent", name: Optional[str] = None) -> Page:
+        username, password, _ = await add_user(baton, role, name)
+        context = await browser.new_context(viewport=VIEWPORT)
+        context.set_default_timeout(CONSOLE_UI_MS)
+        contexts.append(context)
+        page = await context.new_page()
+        page.page_errors = []  # type: ignore[attr-defined]
+        page.on("pageerror", lambda exc: page.page_errors.append(f"{exc} {exc.stack}"))  # type: ignore[attr-defined]
+        page.console_errors = []  # type: ignore[attr-defined]
+        page.on("console", lambda msg: msg.type == "error" and page.console_errors.append(msg.text))  # type: ignore
+        await page.goto(f"{baton.url}/console")
+        await expect(page.get_by_test_id("login-username")).to_be_visible(timeout=CONSOLE_UI_MS)
+        await page.get_by_test_id("login-username").fill(username)
+        await page.get_by_test_id("login-password").fill(password)
+        await page.get_by_test_id("login-submit").click()
+        await expect(page.get_by_test_id("connection-status")).to_have_text("connected", timeout=CONSOLE_UI_MS)
+        await expect(page.get_by_test_id("login-username")).to_be_hidden()
+        page.console_errors.clear()  # type: ignore[attr-defined]  # the 401 of GET /api/me before login
+        return page
+
+    yield new_console
+    for context in contexts:
+        await context.close()

@@ -13,12 +13,12 @@ import re
 from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
-from playwright.async_api import Browser, Locator, Page, expect
+from playwright.async_api import Locator, Page, expect
 
 from bot.identity import sign_customer_id
 from bot import agent_actions
 from tests.support import (
-    VIEWPORT, LiveServer, WebChatClient, add_user, api, conversation_detail, conversation_id_of, free_port,
+    LiveServer, WebChatClient, api, conversation_detail, conversation_id_of, free_port,
     http_session, make_settings, rest, screenshot_path,
 )
 
@@ -59,36 +59,6 @@ async def customers(baton):
     for client in started:
         if client.sio.connected:
             await client.close()
-
-
-@pytest.fixture
-async def consoles(browser: Browser):
-    """Console pages, each in its own browser context (its own cookie jar)."""
-    contexts = []
-
-    async def new_console(baton: LiveServer, role: str = "agent", name: Optional[str] = None) -> Page:
-        username, password, _ = await add_user(baton, role, name)
-        context = await browser.new_context(viewport=VIEWPORT)
-        context.set_default_timeout(UI)
-        contexts.append(context)
-        page = await context.new_page()
-        page.page_errors = []  # type: ignore[attr-defined]
-        page.on("pageerror", lambda exc: page.page_errors.append(str(exc)))  # type: ignore[attr-defined]
-        page.console_errors = []  # type: ignore[attr-defined]
-        page.on("console", lambda msg: msg.type == "error" and page.console_errors.append(msg.text))  # type: ignore
-        await page.goto(f"{baton.url}/console")
-        await expect(page.get_by_test_id("login-username")).to_be_visible(timeout=UI)
-        await page.get_by_test_id("login-username").fill(username)
-        await page.get_by_test_id("login-password").fill(password)
-        await page.get_by_test_id("login-submit").click()
-        await expect(page.get_by_test_id("connection-status")).to_have_text("connected", timeout=UI)
-        await expect(page.get_by_test_id("login-username")).to_be_hidden()
-        page.console_errors.clear()  # type: ignore[attr-defined]  # the 401 of GET /api/me before login
-        return page
-
-    yield new_console
-    for context in contexts:
-        await context.close()
 
 
 # ---- helpers ----------------------------------------------------------------------------
@@ -380,14 +350,24 @@ async def test_a_trainer_reviews_but_cannot_take_over(baton, consoles, customers
     customer = await customers()
     await ask_for_a_person(customer)
     conversation_id = await conversation_of(baton, customer)
+    trigger = next(m for m in (await detail(baton, conversation_id))["messages"] if m["sender"] == "customer")
 
     page = await consoles(baton, "trainer")
-    await expect(page.get_by_test_id("nav-review")).to_be_visible()
+    for tab in ("nav-review", "nav-intents", "nav-models", "nav-settings"):
+        await expect(page.get_by_test_id(tab)).to_be_visible()
     await expect(page.get_by_test_id("nav-admin")).to_be_hidden()
     await expect(page.locator("#view-review")).to_be_visible()
-    await expect(page.get_by_test_id("review-item").filter(has_text="I want to talk to a person").first).to_be_visible(
-        timeout=UI)
+    item = page.locator(f'[data-testid="review-item"][data-message-id="{trigger["id"]}"]')
+    await expect(item.get_by_test_id("review-text")).to_have_text("I want to talk to a person", timeout=UI)
+    await expect(item.get_by_test_id("top-intent").first).to_have_attribute("data-intent", "request_human")
+    await expect(item.get_by_test_id("review-open-conversation")).to_have_text(f"Open conversation #{conversation_id}")
 
+    # The trainer labels it (the bot was right) and it leaves the inbox.
+    await item.get_by_test_id("review-confirm").click()
+    await expect(item).to_have_count(0)
+    await expect(page.get_by_test_id("review-notice")).to_contain_text("confirmed as request_human")
+
+    # The conversation is there to read, not to take over.
     await page.get_by_test_id("nav-inbox").click()
     await queue_item(page, conversation_id).click()
     await expect(messages(page, "customer").filter(has_text="I want to talk to a person")).to_have_count(1, timeout=UI)

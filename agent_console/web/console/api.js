@@ -3,10 +3,11 @@
 import { state } from './state.js';
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, data = null) {
     super(message);
     this.status = status;
     this.code = code;
+    this.data = data; // the whole error body: a 409 carries the current version and what changed
   }
 }
 
@@ -39,7 +40,8 @@ export async function api(method, path, body) {
   try { data = await response.json(); } catch { data = null; }
   if (!response.ok) {
     if (response.status === 401 && state.me && path !== '/api/login') sessionExpired();
-    throw new ApiError(response.status, data?.error || `http_${response.status}`, describeHttpError(response.status, data?.message));
+    throw new ApiError(response.status, data?.error || `http_${response.status}`,
+      describeHttpError(response.status, data?.message), data);
   }
   return data || {};
 }

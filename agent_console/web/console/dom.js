@@ -65,7 +65,9 @@ export function badge(text, kind, testid) {
 
 export function isEditableTarget(target) {
   if (!(target instanceof Element)) return false;
-  return target.matches('input, textarea, select, [contenteditable=""], [contenteditable="true"]');
+  // Check boxes and buttons take no typing: the screen's keys still work while they have focus.
+  return target.matches('input:not([type="checkbox"]):not([type="radio"]):not([type="button"]):not([type="submit"]), '
+    + 'textarea, select, [contenteditable=""], [contenteditable="true"]');
 }
 
 /**

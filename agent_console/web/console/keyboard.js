@@ -1,9 +1,11 @@
-// Keyboard shortcuts (j k c b r n / ? Esc) and the help overlay that lists them.
+// Keyboard shortcuts (j k c b r n / ? Esc) and the help overlay that lists them. On the review
+// screen the keys are the review inbox's own (review.js).
 
 import { closeCanned, setNoteMode } from './composer.js';
 import { claimCurrent, handBackCurrent, openConversation, resolveCurrent } from './conversation.js';
 import { $, isEditableTarget, setHidden } from './dom.js';
 import { neighbourInList, scrollQueueItemIntoView } from './queue.js';
+import { onReviewKeydown } from './review.js';
 import { state } from './state.js';
 
 export function openHelp() {
@@ -27,9 +29,13 @@ function moveSelection(step) {
 }
 
 export function onGlobalKeydown(event) {
+  // A workbench dialog (confirmation, intent picker) handles its own keys.
+  if (document.querySelector('.overlay:not(#help-overlay)')) return;
   if (event.key === 'Escape') {
+    const helpWasOpen = !$('help-overlay').hidden;
     closeHelp();
     closeCanned();
+    if (!helpWasOpen && state.view === 'review' && !isEditableTarget(event.target)) onReviewKeydown(event);
     return;
   }
   if (event.ctrlKey || event.metaKey || event.altKey || !state.me) return;
@@ -39,7 +45,12 @@ export function onGlobalKeydown(event) {
     if ($('help-overlay').hidden) openHelp(); else closeHelp();
     return;
   }
-  if (!$('help-overlay').hidden || state.view !== 'inbox') return;
+  if (!$('help-overlay').hidden) return;
+  if (state.view === 'review') {
+    onReviewKeydown(event);
+    return;
+  }
+  if (state.view !== 'inbox') return;
   const actions = {
     j: () => moveSelection(1),
     k: () => moveSelection(-1),

@@ -19,7 +19,9 @@ import { renderEmptyCustomerPanel } from './customer_panel.js';
 import { $, OPENS_CONVERSATION, setChildren, setHidden, showText, tickWaitingTimes } from './dom.js';
 import { closeHelp, onGlobalKeydown, openHelp } from './keyboard.js';
 import { setTab, updateTitle } from './queue.js';
-import { loadReview } from './review.js';
+import { onModelEvent } from './models.js';
+import { onSettingsEvent } from './bot_settings.js';
+import { loadReview, onMessageLabelled, onReviewItem, onReviewed, refreshReviewCounts } from './review.js';
 import { closeSocket, connectSocket, reconnectIfSessionValid } from './socket.js';
 import {
   canActOnConversations, canReview, forgetSession, isAdmin, role, state,
@@ -27,7 +29,7 @@ import {
 import { ingestMessage, onQueueSnapshot, upsertConversation } from './store.js';
 import { onConnected, onDisconnected } from './sync.js';
 import { loadIntents, onTypingEvent } from './transcript.js';
-import { setView } from './views.js';
+import { WORKBENCH_VIEWS, reloadWorkbenchView, setView } from './views.js';
 
 const WAIT_TICK_MS = 250;
 
@@ -94,19 +96,31 @@ function startApp(user) {
   loadAgents();
   if (canActOnConversations()) loadCanned();
   connectSocket({
-    onConnect: onConnected,
+    onConnect: (isReconnect) => {
+      onConnected(isReconnect);
+      if (isReconnect) reloadWorkbenchView();
+    },
     onDisconnect: onDisconnected,
     events: {
       queue: onQueueSnapshot,
       conversation: upsertConversation,
-      message: (message) => ingestMessage(message),
+      message: (message) => {
+        ingestMessage(message);
+        if (canReview()) onMessageLabelled(message);
+      },
       typing: onTypingEvent,
       presence: (data) => applyAgents(data?.agents),
       handoff: onHandoffEvent,
       delivery: onDeliveryEvent,
+      // The trainer workbench: the server sends these to every console; only trainers and admins use them.
+      review_item: (item) => { if (canReview()) onReviewItem(item); },
+      reviewed: (data) => { if (canReview()) onReviewed(data); },
+      model: (data) => { if (canReview()) onModelEvent(data); },
+      settings: (data) => { if (canReview()) onSettingsEvent(data?.settings ?? data); },
     },
   });
   setView(role() === 'trainer' ? 'review' : 'inbox');
+  if (role() === 'admin') refreshReviewCounts(); // the Review tab's badge, before the screen is opened
 }
 
 /** An outbound message was sent, is being retried, or failed: the transcript shows it. */
@@ -125,7 +139,7 @@ function onHandoffEvent(summary) {
 }
 
 function applyRoleVisibility() {
-  setHidden(document.querySelector('[data-view="review"]'), !canReview());
+  for (const view of WORKBENCH_VIEWS) setHidden(document.querySelector(`[data-view="${view}"]`), !canReview());
   setHidden(document.querySelector('[data-view="admin"]'), !isAdmin());
   // Presence only matters for people who get conversations routed to them.
   setHidden(document.querySelector('.presence-picker'), !canActOnConversations());
@@ -193,7 +207,7 @@ function bindStaticHandlers() {
   $('composer').addEventListener('keydown', onComposerKeydown);
   $('composer').addEventListener('input', onComposerInput);
   $('composer').addEventListener('blur', () => setTimeout(closeCanned, 150));
-  $('review-refresh').addEventListener('click', loadReview);
+  $('review-refresh').addEventListener('click', () => loadReview());
   $('user-form').addEventListener('submit', submitUserForm);
   $('canned-form').addEventListener('submit', submitCannedForm);
   document.addEventListener('keydown', onGlobalKeydown);

@@ -1,20 +1,38 @@
-// The three screens (inbox, review, admin) and which one the role may see.
+// The screens (inbox, the trainer workbench's review / intents / models / bot settings, admin)
+// and which ones the role may see. The server refuses the workbench to agents anyway; hiding
+// it here only keeps their screen uncluttered.
 
 import { loadAdmin } from './admin.js';
+import { loadBotSettings } from './bot_settings.js';
 import { $, setHidden } from './dom.js';
+import { loadIntentsEditor } from './intents.js';
+import { loadModels } from './models.js';
 import { loadReview } from './review.js';
 import { canReview, isAdmin, state } from './state.js';
 
+export const WORKBENCH_VIEWS = ['review', 'intents', 'models', 'settings'];
+const VIEWS = ['inbox', ...WORKBENCH_VIEWS, 'admin'];
+const LOADERS = {
+  review: () => loadReview(), intents: loadIntentsEditor, models: loadModels, settings: loadBotSettings, admin: loadAdmin,
+};
+
+export function mayOpen(view) {
+  if (WORKBENCH_VIEWS.includes(view)) return canReview();
+  if (view === 'admin') return isAdmin();
+  return view === 'inbox';
+}
+
 export function setView(view) {
-  if (view === 'review' && !canReview()) view = 'inbox';
-  if (view === 'admin' && !isAdmin()) view = 'inbox';
+  if (!VIEWS.includes(view) || !mayOpen(view)) view = 'inbox';
   state.view = view;
   for (const button of document.querySelectorAll('.view-tab')) {
     button.setAttribute('aria-pressed', String(button.dataset.view === view));
   }
-  setHidden($('view-inbox'), view !== 'inbox');
-  setHidden($('view-review'), view !== 'review');
-  setHidden($('view-admin'), view !== 'admin');
-  if (view === 'review') loadReview();
-  if (view === 'admin') loadAdmin();
+  for (const name of VIEWS) setHidden($(`view-${name}`), view !== name);
+  LOADERS[view]?.();
+}
+
+/** After a reconnect: what the open workbench screen shows may have moved on meanwhile. */
+export function reloadWorkbenchView() {
+  if (WORKBENCH_VIEWS.includes(state.view)) LOADERS[state.view]();
 }
