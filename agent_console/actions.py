@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, FrozenSet, Tuple, Type
 
+from agent_console.operations_schemas import ResolveBody
 from agent_console.schemas import (
     BadRequest, Body, Empty, LabelBody, TextBody, TransferBody, TypingBody, parse,
 )
@@ -43,6 +44,10 @@ async def _claim(d: ActionDeps, user: UserView, cid: int, body: Empty) -> Dict[s
     return {"conversation": (await d.actions.claim(cid, user)).as_json()}
 
 
+async def _take_over(d: ActionDeps, user: UserView, cid: int, body: Empty) -> Dict[str, Any]:
+    return {"conversation": (await d.actions.take_over(cid, user)).as_json()}
+
+
 async def _reply(d: ActionDeps, user: UserView, cid: int, body: TextBody) -> Dict[str, Any]:
     return {"message": (await d.actions.reply(cid, user, body.text)).as_json()}
 
@@ -59,8 +64,8 @@ async def _hand_back(d: ActionDeps, user: UserView, cid: int, body: Empty) -> Di
     return {"conversation": (await d.actions.hand_back(cid, user)).as_json()}
 
 
-async def _resolve(d: ActionDeps, user: UserView, cid: int, body: Empty) -> Dict[str, Any]:
-    return {"conversation": (await d.actions.resolve(cid, user)).as_json()}
+async def _resolve(d: ActionDeps, user: UserView, cid: int, body: ResolveBody) -> Dict[str, Any]:
+    return {"conversation": (await d.actions.resolve(cid, user, body.closing_message, body.ask_rating)).as_json()}
 
 
 async def _typing(d: ActionDeps, user: UserView, cid: int, body: TypingBody) -> Dict[str, Any]:
@@ -74,11 +79,12 @@ async def _label(d: ActionDeps, user: UserView, mid: int, body: LabelBody) -> Di
 
 ACTIONS: Tuple[Action, ...] = (
     Action("claim", "claim", "conversation", AGENT_ROLES, Empty, _claim),
+    Action("take_over", "take_over", "conversation", AGENT_ROLES, Empty, _take_over),
     Action("reply", "reply", "conversation", AGENT_ROLES, TextBody, _reply),
     Action("note", "notes", "conversation", AGENT_ROLES, TextBody, _note),
     Action("transfer", "transfer", "conversation", AGENT_ROLES, TransferBody, _transfer),
     Action("hand_back", "hand_back", "conversation", AGENT_ROLES, Empty, _hand_back),
-    Action("resolve", "resolve", "conversation", AGENT_ROLES, Empty, _resolve),
+    Action("resolve", "resolve", "conversation", AGENT_ROLES, ResolveBody, _resolve),
     Action("typing", "typing", "conversation", AGENT_ROLES, TypingBody, _typing),
     Action("label", "label", "message", ANY_ROLE, LabelBody, _label),
 )

@@ -19,6 +19,7 @@ from aiohttp import web
 from agent_console import api as console_api
 from agent_console import training_api
 from agent_console import client_config
+from agent_console import operations_api
 from agent_console import web_routes
 from agent_console.accounts import Accounts
 from agent_console.actions import ActionDeps
@@ -38,6 +39,7 @@ from bot.channels.delivery import (
 )
 from bot.channels.providers import ProviderDeps, provider_channels
 from bot.channels.rest import RestChannel
+from bot.channels.wait_relay import WaitStatusRelay
 from bot.channels.webchat import WebChatChannel, WebChatNamespace
 from bot.conversation import ConversationFlow
 from bot.engine import BoundEngine, RasaEngine, TrackerBackend
@@ -46,7 +48,9 @@ from bot.handoff import HandoffPolicy, PolicyConfig
 from bot.identity import IdentityVerifier
 from bot.labelling import Labelling
 from bot.live_settings import LiveSettings
+from bot.ratings import Ratings
 from bot.model_training import ModelActivation, TrainingJobs
+from bot.reporting.listener import REPORTED_EVENTS, ReportingListener
 from bot.review_inbox import ReviewInbox
 from bot.sessions import SessionSigner
 from bot.settings import Settings
@@ -55,6 +59,8 @@ from bot.store import Store
 from bot.store.conversations import ConversationStore
 from bot.store.database import migrate
 from bot.training_data.project import RasaProject
+from bot.waiting.room import WaitConfig, WaitingRoom
+from bot.waiting.watch import WATCHED_EVENTS, QueueWatch
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +92,7 @@ class Services:
     training: TrainingJobs
     activation: ModelActivation
     live_settings: LiveSettings
+    waiting_room: Optional[WaitingRoom] = None
 
 
 def _cors_origins(settings: Settings) -> Any:
@@ -191,7 +198,8 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
         channel = channels.get(conversation.channel)
         return await channel.agent_reply_refusal(conversation.id) if channel is not None else None
 
-    actions = AgentActions(conversations, store.accounts, bot, bus, reply_guard=reply_guard)
+    actions = AgentActions(conversations, store.accounts, bot, bus, reply_guard=reply_guard,
+                           rating_channels=lambda name: getattr(channels.get(name), "shows_rating", False))
     labelling = Labelling(conversations, bus, lambda: raw_engine.intents)
     action_deps = ActionDeps(actions, labelling)
     presence = Presence(accounts, conversations)
@@ -230,6 +238,17 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
     bus.subscribe(TypingRelay(identity_cache, channels), EventName.TYPING)
     if settings.auto_assign:
         bus.subscribe(AutoAssigner(presence, accounts, actions), EventName.HANDED_OFF)
+    # The customer's wait: what they are told while they wait for a person (bot/waiting).
+    waiting_room = WaitingRoom(store.waiting, store.reporting, conversations, bus, presence.agents_online,
+                               lambda name: getattr(channels.get(name), "shows_wait_status", False),
+                               WaitConfig.from_settings(settings))
+    flow.handoff_notice = waiting_room.handoff_notice
+    webchat.waiting = waiting_room
+    webchat.ratings = Ratings(store.ratings, bus)
+    queue_watch = QueueWatch(waiting_room, settings.wait_check_seconds)
+    bus.subscribe(queue_watch, *WATCHED_EVENTS)
+    bus.subscribe(WaitStatusRelay(identity_cache, channels), EventName.WAIT_UPDATED)
+    bus.subscribe(ReportingListener(store.reporting), *REPORTED_EVENTS)
 
     services = Services(settings=settings, store=store, conversations=conversations, engine=bot, bus=bus,
                         flow=flow, actions=actions, labelling=labelling, action_deps=action_deps,
@@ -238,7 +257,7 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
                         login_throttle=LoginThrottle(settings.login_failures_per_account, 900.0,
                                                      settings.login_attempts_per_minute_per_address, 60.0),
                         outbox_worker=worker, project=project, review_inbox=review_inbox, training=training,
-                        activation=activation, live_settings=live_settings)
+                        activation=activation, live_settings=live_settings, waiting_room=waiting_room)
 
     app = web.Application(middlewares=[web_routes.security_headers, origin_guard, console_api.bad_requests],
                           client_max_size=settings.max_body_bytes + 1024)
@@ -250,6 +269,7 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
     console_api.add_routes(app)
     training_api.add_routes(app)
     client_config.add_routes(app)
+    operations_api.add_routes(app)
     web_routes.add_routes(app)
     app.router.add_get("/healthz", health)
     app.router.add_get("/readyz", ready)
@@ -271,6 +291,7 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
         live_settings.start()
         await channels.start_all()
         worker.start()
+        queue_watch.start()
         app["recovery"] = asyncio.get_running_loop().create_task(_finish_interrupted_turns(services))
         if wait_for_model:
             await raw_engine.wait_ready(settings.model_wait_seconds)
@@ -289,6 +310,7 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
         await training.stop()
         await activation.stop()
         await live_settings.stop()
+        await queue_watch.stop()
         await worker.stop()
         await channels.stop_all()
         await bus.drain_briefly(2.0)

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import weakref
 from dataclasses import dataclass, replace
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
 from bot.domain import (
     BotReply, ConversationStatus, HandoffDecision, InboundMessage, NluParse, SenderKind, Verdict,
@@ -67,6 +67,8 @@ class ConversationFlow:
         # One turn at a time per customer: a second message waits for the first's answer.
         self._locks: "weakref.WeakValueDictionary[tuple, asyncio.Lock]" = weakref.WeakValueDictionary()
         self._pending: set = set()   # turns running in the background (accept)
+        # Set by the app to the waiting room's: what a handoff tells the customer (who is in, how long).
+        self.handoff_notice: Optional[Callable[[], Awaitable[Any]]] = None
 
     def _lock(self, channel: str, external_id: str) -> asyncio.Lock:
         key = (channel, external_id)
@@ -234,9 +236,17 @@ class ConversationFlow:
                         parse: Optional[NluParse], metadata: Dict[str, Any], live: bool,
                         duplicate: bool) -> TurnResult:
         reason = decision.reason.value if decision.reason else None
+        notice, offers_message = HANDOFF_TEXT, False
+        if self.handoff_notice is not None:
+            try:
+                told = await self.handoff_notice()
+                notice, offers_message = told.text, told.offers_message
+            except Exception:
+                log.exception("the waiting room could not word the handoff; using the plain notice")
         outcome = await self.conversations.finish_turn(
             conversation, message.id, message.nlu,
-            handoff=HandoffWrite(reason, decision.detail, decision.priority, HANDOFF_TEXT), review_reason=reason)
+            handoff=HandoffWrite(reason, decision.detail, decision.priority, notice, offers_message),
+            review_reason=reason)
         self._queue_for_review(conversation.id, message, reason)
         if not outcome.handed_off:
             # Someone (an agent) moved it meanwhile; it is already in human hands.
@@ -249,7 +259,7 @@ class ConversationFlow:
             await self._safely(self.bot.pause(key))
         self.bus.publish(DomainEvent(EventName.HANDED_OFF, conversation.id, tuple(outcome.messages),
                                      data={"reason": reason, "queue_position": outcome.queue_position,
-                                           "live": live}))
+                                           "live": live, "channel": conversation.channel}))
         return TurnResult(conversation.id, message.id, outcome.messages, duplicate=duplicate, decision=decision,
                           status=ConversationStatus.QUEUED)
 

@@ -15,8 +15,11 @@ from bot.store.conversations import ConversationStore
 from bot.store.database import create_engine, session_factory
 from bot.store.models import ModelStore, SettingsStore
 from bot.store.outbox import OutboxStore
+from bot.store.ratings import RatingStore
+from bot.store.reporting import ReportingStore
 from bot.store.review import ReviewStore
 from bot.store.trackers import TrackerEventStore
+from bot.store.waiting import WaitingStore
 
 
 @dataclass
@@ -30,6 +33,9 @@ class Store:
     review: ReviewStore
     models: ModelStore
     settings: SettingsStore
+    waiting: WaitingStore
+    reporting: ReportingStore
+    ratings: RatingStore
 
     @classmethod
     def open(cls, url: str) -> "Store":
@@ -37,7 +43,8 @@ class Store:
         sessions = session_factory(engine)
         return cls(engine, ConversationStore(sessions), AccountStore(sessions), CatalogueStore(sessions),
                    OutboxStore(sessions), TrackerEventStore(sessions), ReviewStore(sessions), ModelStore(sessions),
-                   SettingsStore(sessions))
+                   SettingsStore(sessions), WaitingStore(sessions), ReportingStore(sessions),
+                   RatingStore(sessions))
 
     async def ping(self) -> None:
         """Raises when the database cannot be reached (readiness)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -68,7 +68,13 @@ class HandoffWrite:
     reason: Optional[str]
     detail: str
     priority: int
-    notice: str   # the text for the customer; `{position}` becomes their place in the queue
+    # The text for the customer: `{position}` becomes their place in the queue; or a function of
+    # that place (the waiting room adds an estimate, or says honestly that nobody is in).
+    notice: Union[str, Callable[[int], str]]
+    offers_message: bool = False   # the notice offered to leave a message (nobody available)
+
+    def notice_text(self, position: int) -> str:
+        return self.notice(position) if callable(self.notice) else self.notice.format(position=position)
 
 
 @dataclass(frozen=True)
@@ -241,6 +247,11 @@ class ConversationStore:
             latest.handoff_detail = None
             latest.handoff_message_id = None
             latest.queued_at = None
+            latest.stated_position = None
+            latest.wait_notified_at = None
+            latest.message_offered_at = None
+            latest.contact_email = None
+            latest.left_message_at = None
             return latest, False, True
         return latest, False, False
 
@@ -272,8 +283,15 @@ class ConversationStore:
                     "queued_at": now, "consecutive_misses": 0, "updated_at": now}, raise_on_conflict=False)
                 if handed_off:
                     position = await self._queue_position(session, conversation.id)
-                    drafts.append(MessageDraft(SenderKind.SYSTEM, handoff.notice.format(position=position),
+                    drafts.append(MessageDraft(SenderKind.SYSTEM, handoff.notice_text(position),
                                                {"queue_position": position}, in_reply_to_id=message_id))
+                    # What the customer was told, so a later change is measured against it (bot/waiting).
+                    await session.execute(update(Conversation).where(Conversation.id == conversation.id).values(
+                        stated_position=position, wait_notified_at=now,
+                        message_offered_at=now if handoff.offers_message else None))
+            elif drafts and not await self._still_with_bot(session, conversation.id):
+                # An agent took over while the bot was thinking: the bot is silent from that moment.
+                drafts = []
             elif misses is not None and misses != conversation.consecutive_misses:
                 await session.execute(update(Conversation).where(Conversation.id == conversation.id)
                                       .values(consecutive_misses=misses))
@@ -285,6 +303,13 @@ class ConversationStore:
             current = await session.get(Conversation, conversation.id)
             record = conversation_record(current)
         return TurnOutcome(record, [message_view(r) for r in rows], handed_off, position)
+
+    async def _still_with_bot(self, session: AsyncSession, conversation_id: int) -> bool:
+        """The bot still owns the conversation; the row stays locked until the replies are stored
+        (PostgreSQL: a takeover waits for this turn, or this turn sees it; SQLite has one writer)."""
+        status = (await session.execute(select(Conversation.status).where(Conversation.id == conversation_id)
+                                        .with_for_update())).scalar_one_or_none()
+        return status == ConversationStatus.BOT.value
 
     def _add(self, session: AsyncSession, conversation_id: int, channel: str,
              drafts: Iterable[MessageDraft], now: datetime) -> List[Message]:
@@ -389,8 +414,11 @@ class ConversationStore:
         ahead = (await session.execute(select(func.count()).select_from(Conversation).where(
             Conversation.status == ConversationStatus.QUEUED.value,
             Conversation.id != me.id,
+            # The queue's order: priority, then who waited longest, then who came first (ties).
             or_(Conversation.priority > me.priority,
-                and_(Conversation.priority == me.priority, Conversation.queued_at <= me.queued_at)),
+                and_(Conversation.priority == me.priority,
+                     or_(Conversation.queued_at < me.queued_at,
+                         and_(Conversation.queued_at == me.queued_at, Conversation.id < me.id)))),
         ))).scalar_one()
         return int(ahead) + 1
 
@@ -432,7 +460,7 @@ class ConversationStore:
         if customer_id is not None:
             query = query.where(Conversation.customer_id == customer_id)
         if list(statuses) == [ConversationStatus.QUEUED.value]:
-            query = query.order_by(Conversation.priority.desc(), Conversation.queued_at.asc())
+            query = query.order_by(Conversation.priority.desc(), Conversation.queued_at.asc(), Conversation.id.asc())
         else:
             query = query.order_by(Conversation.updated_at.desc())
         async with self.sessions() as session:

@@ -56,4 +56,5 @@ def conversation_view(row: Conversation, customer: Customer, assignee: Optional[
         last_message=None if last is None else LastMessage(last.id, last.text, SenderKind(last.sender),
                                                            last.created_at),
         created_at=row.created_at, updated_at=row.updated_at, resolved_at=row.resolved_at,
-        metadata=row.conversation_metadata or {})
+        metadata=row.conversation_metadata or {}, stated_position=row.stated_position,
+        contact_email=row.contact_email, left_message_at=row.left_message_at)

@@ -5,6 +5,7 @@ import { api } from './api.js';
 import { switchComposerDraft } from './composer.js';
 import { renderConversationChrome } from './conversation_header.js';
 import { renderCustomerPanel } from './customer_panel.js';
+import { openResolveDialog } from './resolve.js';
 import { $, setHidden, showText } from './dom.js';
 import { scheduleQueueRender } from './queue.js';
 import { ackErrorText, callServer, emitAck } from './socket.js';
@@ -104,12 +105,20 @@ export async function claimCurrent() {
   if (answer) $('composer').focus();
 }
 
+/** Step into a conversation the bot is handling: it becomes mine, the bot goes silent. */
+export async function takeOverCurrent() {
+  if ($('take-over').hidden) return;
+  const answer = await runConversationAction('take_over');
+  if (answer) $('composer').focus();
+}
+
 export function handBackCurrent() {
   if (!$('hand-back').hidden) runConversationAction('hand_back');
 }
 
+/** Resolve asks first: an optional closing message and the satisfaction question (resolve.js). */
 export function resolveCurrent() {
-  if (!$('resolve').hidden) runConversationAction('resolve');
+  if (!$('resolve').hidden) openResolveDialog();
 }
 
 export async function transferCurrent() {

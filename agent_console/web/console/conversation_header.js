@@ -5,6 +5,7 @@ import { handoffReasonLabel } from './config.js';
 import { $, badge, el, renderWaitingTime, setChildren, setHidden, showText } from './dom.js';
 import { agentName, customerName } from './format.js';
 import { canActOnConversations, isMine, state } from './state.js';
+import { renderLeftMessage, renderStatedPosition } from './waiting.js';
 
 export function renderConversationChrome() {
   const conv = state.current;
@@ -16,6 +17,8 @@ export function renderConversationChrome() {
     conv.assignee ? el('span', { class: 'meta-item', 'data-testid': 'conv-assignee' }, `Assigned to ${agentName(conv.assignee)}`) : null,
     conv.handoff_reason ? el('span', { class: 'meta-item' }, handoffReasonLabel(conv.handoff_reason)) : null,
     conv.status === 'queued' && conv.queued_at ? renderWaitingTime(conv.queued_at) : null,
+    renderStatedPosition(conv),
+    renderLeftMessage(conv),
   );
   renderActions(conv);
 }
@@ -24,6 +27,7 @@ function renderActions(conv) {
   const act = canActOnConversations();
   const open = conv.status && conv.status !== 'resolved';
   setHidden($('claim'), !(act && conv.status === 'queued'));
+  setHidden($('take-over'), !(act && conv.status === 'bot'));
   setHidden($('hand-back'), !(act && conv.status === 'assigned'));
   setHidden($('resolve'), !(act && open));
   setHidden($('transfer').parentElement, !(act && (conv.status === 'queued' || conv.status === 'assigned')));

@@ -5,7 +5,7 @@
 // anything renders, and wiring DOM and socket events to the modules that handle them.
 
 import { submitCannedForm, submitUserForm } from './admin.js';
-import { applyAgents, changePresence, loadAgents } from './agents.js';
+import { applyAgents, changePresence, loadAgents, renderAgents } from './agents.js';
 import { announceHandoff, requestNotificationPermission, unlockAudio, updateNotifyButton } from './alerts.js';
 import { api, onSessionExpired } from './api.js';
 import {
@@ -13,12 +13,14 @@ import {
 } from './composer.js';
 import { loadConfig } from './config.js';
 import {
-  claimCurrent, handBackCurrent, openConversation, resolveCurrent, transferCurrent,
+  claimCurrent, handBackCurrent, openConversation, resolveCurrent, takeOverCurrent, transferCurrent,
 } from './conversation.js';
 import { renderEmptyCustomerPanel } from './customer_panel.js';
 import { $, OPENS_CONVERSATION, setChildren, setHidden, showText, tickWaitingTimes } from './dom.js';
 import { closeHelp, onGlobalKeydown, openHelp } from './keyboard.js';
 import { setTab, updateTitle } from './queue.js';
+import { loadSatisfaction, noteRatedMessage } from './ratings.js';
+import { bindResolveDialog } from './resolve.js';
 import { loadReview } from './review.js';
 import { closeSocket, connectSocket, reconnectIfSessionValid } from './socket.js';
 import {
@@ -92,6 +94,8 @@ function startApp(user) {
   updateNotifyButton();
   loadIntents();
   loadAgents();
+  loadSatisfaction().then(renderAgents);
+  state.onSatisfaction = renderAgents;
   if (canActOnConversations()) loadCanned();
   connectSocket({
     onConnect: onConnected,
@@ -99,7 +103,7 @@ function startApp(user) {
     events: {
       queue: onQueueSnapshot,
       conversation: upsertConversation,
-      message: (message) => ingestMessage(message),
+      message: (message) => { ingestMessage(message); noteRatedMessage(message); },
       typing: onTypingEvent,
       presence: (data) => applyAgents(data?.agents),
       handoff: onHandoffEvent,
@@ -185,6 +189,7 @@ function bindStaticHandlers() {
   }
   document.addEventListener('click', onOpenConversationClick);
   $('claim').addEventListener('click', claimCurrent);
+  $('take-over').addEventListener('click', takeOverCurrent);
   $('hand-back').addEventListener('click', handBackCurrent);
   $('resolve').addEventListener('click', resolveCurrent);
   $('transfer').addEventListener('change', transferCurrent);
@@ -193,6 +198,7 @@ function bindStaticHandlers() {
   $('composer').addEventListener('keydown', onComposerKeydown);
   $('composer').addEventListener('input', onComposerInput);
   $('composer').addEventListener('blur', () => setTimeout(closeCanned, 150));
+  bindResolveDialog();
   $('review-refresh').addEventListener('click', loadReview);
   $('user-form').addEventListener('submit', submitUserForm);
   $('canned-form').addEventListener('submit', submitCannedForm);

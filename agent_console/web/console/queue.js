@@ -5,6 +5,7 @@ import { handoffReasonLabel } from './config.js';
 import { $, OPENS_CONVERSATION, badge, el, renderWaitingTime, setChildren, setHidden } from './dom.js';
 import { agentName, customerName, parseTime } from './format.js';
 import { isMine, state } from './state.js';
+import { leftMessageBadge } from './waiting.js';
 
 const BASE_TITLE = 'Baton console';
 
@@ -22,6 +23,7 @@ export function conversationsForTab(tab) {
   const filters = {
     queued: (c) => c.status === 'queued',
     mine: (c) => c.status === 'assigned' && c.assignee?.id === state.me?.id,
+    bot: (c) => c.status === 'bot',
     all: () => true,
   };
   return open.filter(filters[tab]).sort(compareQueueOrder);
@@ -43,7 +45,7 @@ function renderQueue() {
   const items = conversationsForTab(state.tab);
   setChildren(list, ...items.map((conv) => el('li', {}, renderQueueItem(conv))));
   setHidden($('queue-empty'), items.length > 0);
-  for (const tab of ['queued', 'mine', 'all']) {
+  for (const tab of ['queued', 'mine', 'bot', 'all']) {
     document.querySelector(`[data-testid="count-${tab}"]`).textContent = String(conversationsForTab(tab).length);
   }
   if (focusedId) list.querySelector(`[data-conversation-id="${CSS.escape(focusedId)}"]`)?.focus();
@@ -73,6 +75,7 @@ function renderQueueItem(conv) {
     }, '!'.repeat(Math.min(priority, 3))) : null,
     el('span', { class: 'qi-name' }, customerName(conv)),
     badge(conv.channel || '?', `channel-${conv.channel}`, 'channel-badge'),
+    leftMessageBadge(conv),
     unread ? el('span', { class: 'unread', 'data-testid': 'unread', 'aria-label': `${unread} unread` }, String(unread)) : null),
   el('span', { class: 'qi-row qi-sub' },
     conv.handoff_reason

@@ -6,6 +6,7 @@ import { $, el, safeHttpUrl, setChildren, setHidden } from './dom.js';
 import { agentName, customerName, formatClock, formatDate } from './format.js';
 import { renderLabelControl, renderNluChips } from './labels.js';
 import { messagesOf, state } from './state.js';
+import { renderRatingRequest } from './ratings.js';
 
 const CUSTOMER_TYPING_MAX_MS = 8000; // hide the indicator if the "stop" event got lost
 
@@ -142,6 +143,8 @@ function renderPayload(payload) {
   if (payload.custom !== undefined && payload.custom !== null) {
     parts.push(el('pre', { class: 'msg-custom' }, JSON.stringify(payload.custom, null, 1)));
   }
+  const rating = renderRatingRequest(payload);
+  if (rating) parts.push(rating);
   return parts.length ? el('div', { class: 'msg-payload' }, ...parts) : null;
 }
 
