@@ -17,6 +17,7 @@ from bot.store.models import ModelStore, SettingsStore
 from bot.store.outbox import OutboxStore
 from bot.store.ratings import RatingStore
 from bot.store.reporting import ReportingStore
+from bot.store.search import ConversationSearch
 from bot.store.review import ReviewStore
 from bot.store.trackers import TrackerEventStore
 from bot.store.waiting import WaitingStore
@@ -36,15 +37,17 @@ class Store:
     waiting: WaitingStore
     reporting: ReportingStore
     ratings: RatingStore
+    search: ConversationSearch
 
     @classmethod
     def open(cls, url: str) -> "Store":
         engine = create_engine(url)
         sessions = session_factory(engine)
-        return cls(engine, ConversationStore(sessions), AccountStore(sessions), CatalogueStore(sessions),
+        conversations = ConversationStore(sessions)
+        return cls(engine, conversations, AccountStore(sessions), CatalogueStore(sessions),
                    OutboxStore(sessions), TrackerEventStore(sessions), ReviewStore(sessions), ModelStore(sessions),
                    SettingsStore(sessions), WaitingStore(sessions), ReportingStore(sessions),
-                   RatingStore(sessions))
+                   RatingStore(sessions), ConversationSearch(sessions, conversations))
 
     async def ping(self) -> None:
         """Raises when the database cannot be reached (readiness)."""

@@ -34,3 +34,8 @@ export function confidenceLevel(confidence) {
 export function maxAgentMessageChars() {
   return config.max_agent_message_chars;
 }
+
+/** Every handoff reason the server knows, for filters. */
+export function handoffReasonCodes() {
+  return Object.keys(config?.handoff_reasons || {});
+}

@@ -21,6 +21,7 @@ import { closeHelp, onGlobalKeydown, openHelp } from './keyboard.js';
 import { setTab, updateTitle } from './queue.js';
 import { loadSatisfaction, noteRatedMessage } from './ratings.js';
 import { bindResolveDialog } from './resolve.js';
+import { bindSearch } from './search.js';
 import { loadReview } from './review.js';
 import { closeSocket, connectSocket, reconnectIfSessionValid } from './socket.js';
 import {
@@ -199,6 +200,7 @@ function bindStaticHandlers() {
   $('composer').addEventListener('input', onComposerInput);
   $('composer').addEventListener('blur', () => setTimeout(closeCanned, 150));
   bindResolveDialog();
+  bindSearch();
   $('review-refresh').addEventListener('click', loadReview);
   $('user-form').addEventListener('submit', submitUserForm);
   $('canned-form').addEventListener('submit', submitCannedForm);

@@ -3,6 +3,7 @@
 import { loadAdmin } from './admin.js';
 import { $, setHidden } from './dom.js';
 import { loadReview } from './review.js';
+import { loadSearch } from './search.js';
 import { canReview, isAdmin, state } from './state.js';
 
 export function setView(view) {
@@ -15,6 +16,8 @@ export function setView(view) {
   setHidden($('view-inbox'), view !== 'inbox');
   setHidden($('view-review'), view !== 'review');
   setHidden($('view-admin'), view !== 'admin');
+  setHidden($('view-search'), view !== 'search');
   if (view === 'review') loadReview();
   if (view === 'admin') loadAdmin();
+  if (view === 'search') loadSearch();
 }
