@@ -8,7 +8,7 @@ and the one error translation, so a rule or an error reads the same on both path
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Dict, FrozenSet, Tuple, Type
+from typing import Any, Awaitable, Callable, Dict, FrozenSet, List, Optional, Tuple, Type
 
 from agent_console.operations_schemas import ResolveBody
 from agent_console.schemas import (
@@ -25,6 +25,7 @@ from bot.views import UserView
 class ActionDeps:
     actions: AgentActions
     labelling: Labelling
+    presence: Optional[Any] = None   # who is online and how busy (transfer warnings)
 
 
 Runner = Callable[[ActionDeps, UserView, int, Any], Awaitable[Dict[str, Any]]]
@@ -57,7 +58,24 @@ async def _note(d: ActionDeps, user: UserView, cid: int, body: TextBody) -> Dict
 
 
 async def _transfer(d: ActionDeps, user: UserView, cid: int, body: TransferBody) -> Dict[str, Any]:
-    return {"conversation": (await d.actions.transfer(cid, body.agent_id, user)).as_json()}
+    moved = await d.actions.transfer(cid, body.agent_id, user)
+    return {"conversation": moved.as_json(), "warnings": await _transfer_warnings(d, body.agent_id)}
+
+
+async def _transfer_warnings(d: ActionDeps, agent_id: int) -> List[str]:
+    """What the agent should know about the target: offline or away, or already at capacity."""
+    if d.presence is None:
+        return []
+    target = next((a for a in await d.presence.roster() if a["id"] == agent_id), None)
+    if target is None:
+        return []
+    name = target.get("display_name") or target.get("username")
+    warnings = []
+    if target["presence"] != "online":
+        warnings.append(f"{name} is {target['presence']}: the customer hears about the transfer when they open it")
+    if target["capacity"] and target["active_conversations"] > target["capacity"]:
+        warnings.append(f"{name} is over capacity ({target['active_conversations']}/{target['capacity']})")
+    return warnings
 
 
 async def _hand_back(d: ActionDeps, user: UserView, cid: int, body: Empty) -> Dict[str, Any]:

@@ -60,7 +60,8 @@ class AgentActions:
 
     async def claim(self, conversation_id: int, actor: UserView) -> ConversationView:
         self._may_take(actor)
-        _, notices = await self._transition(conversation_id, Transition.CLAIM, {"assignee_id": actor.id},
+        _, notices = await self._transition(conversation_id, Transition.CLAIM,
+                                            {"assignee_id": actor.id, "announced_assignee_id": actor.id},
                                             self._joined(actor), conflict="already_claimed")
         self.bus.publish(DomainEvent(EventName.ASSIGNED, conversation_id, tuple(notices), actor_id=actor.id,
                                      data={"assignee_id": actor.id, "transfer": False}))
@@ -76,7 +77,8 @@ class AgentActions:
         self._may_take(actor)
         conversation, notices = await self._transition(
             conversation_id, Transition.TAKE_OVER,
-            {"assignee_id": actor.id, "handoff_reason": HandoffReason.AGENT_TAKEOVER.value,
+            {"assignee_id": actor.id, "announced_assignee_id": actor.id,
+             "handoff_reason": HandoffReason.AGENT_TAKEOVER.value,
              "handoff_detail": f"{actor.name} took over from the bot", "handoff_message_id": None,
              "priority": 0, "queued_at": None, "consecutive_misses": 0},
             self._joined(actor), conflict="not_with_bot")
@@ -90,14 +92,32 @@ class AgentActions:
         return await self.conversations.summary(conversation_id)
 
     async def assign(self, conversation_id: int, agent: UserView, by: Optional[UserView] = None) -> ConversationView:
-        """Give a queued or assigned conversation to `agent` (auto-assignment and transfers)."""
+        """Give a queued or assigned conversation to `agent` (auto-assignment and transfers).
+
+        The customer is not told yet: the agent may be away. They hear "transferred to …" (or
+        "… joined") when that agent opens the conversation or writes (`announce`).
+        """
         self._may_take(agent)
-        _, notices = await self._transition(conversation_id, Transition.TRANSFER, {"assignee_id": agent.id},
-                                            self._joined(agent))
-        self.bus.publish(DomainEvent(EventName.ASSIGNED, conversation_id, tuple(notices),
-                                     actor_id=by.id if by else None,
+        await self._transition(conversation_id, Transition.TRANSFER, {"assignee_id": agent.id})
+        self.bus.publish(DomainEvent(EventName.ASSIGNED, conversation_id, actor_id=by.id if by else None,
                                      data={"assignee_id": agent.id, "transfer": by is not None}))
         return await self.conversations.summary(conversation_id)
+
+    async def announce(self, conversation_id: int, actor: UserView) -> Optional[MessageView]:
+        """The assignee opened (or answers) a conversation given to them: now the customer is told.
+
+        Once per assignee (a compare-and-set in the store), whoever opens it how often.
+        """
+        try:
+            notice = await self.conversations.announce_assignee(
+                conversation_id, actor.id, MessageDraft(SenderKind.SYSTEM, f"You've been transferred to {actor.name}.",
+                                                        agent_id=actor.id), self._joined(actor))
+        except NotFound:
+            return None
+        if notice is not None:
+            self.bus.publish(DomainEvent(EventName.AGENT_JOINED, conversation_id, (notice,), actor_id=actor.id,
+                                         data={"assignee_id": actor.id}))
+        return notice
 
     async def transfer(self, conversation_id: int, to_agent_id: int, actor: UserView) -> ConversationView:
         conversation = await self._get(conversation_id)
@@ -125,6 +145,8 @@ class AgentActions:
                               f"the conversation is {conversation.status.value}; claim it before replying")
         elif conversation.assignee_id != actor.id and actor.role is not Role.ADMIN:
             raise ActionError("not_assignee", "another agent owns this conversation", 403)
+        else:
+            await self.announce(conversation_id, actor)   # given to them and answered before opened
         [message] = await self.conversations.add_messages(conversation_id, [
             MessageDraft(SenderKind.AGENT, text, agent_id=actor.id)])
         try:
@@ -145,7 +167,8 @@ class AgentActions:
     async def hand_back(self, conversation_id: int, actor: UserView) -> ConversationView:
         await self._owned_or_admin(conversation_id, actor)
         conversation, notices = await self._transition(
-            conversation_id, Transition.HAND_BACK, {"assignee_id": None, "consecutive_misses": 0},
+            conversation_id, Transition.HAND_BACK, {"assignee_id": None, "announced_assignee_id": None,
+                                                    "consecutive_misses": 0},
             MessageDraft(SenderKind.SYSTEM, HANDED_BACK_TEXT))
         await self._resume_bot(conversation)
         self.bus.publish(DomainEvent(EventName.HANDED_BACK, conversation_id, tuple(notices), actor_id=actor.id))

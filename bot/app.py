@@ -201,8 +201,8 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
     actions = AgentActions(conversations, store.accounts, bot, bus, reply_guard=reply_guard,
                            rating_channels=lambda name: getattr(channels.get(name), "shows_rating", False))
     labelling = Labelling(conversations, bus, lambda: raw_engine.intents)
-    action_deps = ActionDeps(actions, labelling)
     presence = Presence(accounts, conversations)
+    action_deps = ActionDeps(actions, labelling, presence)
     customer_context = CustomerContext(conversations, _context_provider(settings, store), bot)
 
     manager = (socketio.AsyncRedisManager(settings.redis_url, channel=settings.redis_channel)

@@ -27,6 +27,7 @@ class EventName(str, enum.Enum):
     BOT_REPLIED = "bot_replied"              # messages: the bot's replies; data: verdict
     HANDED_OFF = "handed_off"                # bot → queue; data: reason, queue_position; messages: the notice
     ASSIGNED = "assigned"                    # claim, auto-assignment or transfer; actor_id, data: assignee_id
+    AGENT_JOINED = "agent_joined"            # the assignee opened a conversation given to them; messages: the notice
     AGENT_REPLIED = "agent_replied"
     NOTE_ADDED = "note_added"
     HANDED_BACK = "handed_back"              # person → bot; messages: the notice

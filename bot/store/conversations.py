@@ -24,6 +24,7 @@ from bot.views import (
 
 OPEN_STATUSES = (ConversationStatus.BOT.value, ConversationStatus.QUEUED.value,
                  ConversationStatus.ASSIGNED.value)
+PER_MESSAGE_METADATA = ("display_text", "init_payload")
 TURN_PENDING = "pending"
 TURN_DONE = "done"
 
@@ -143,10 +144,11 @@ class ConversationStore:
                     if duplicate is not None:
                         return duplicate
                 conversation, created, reopened = await self._open_conversation(session, identity, inbound)
+                tapped = None if created else await self._tapped_button(session, conversation.id, inbound.text)
                 message = Message(conversation_id=conversation.id, sender=SenderKind.CUSTOMER.value,
                                   text=inbound.text, channel=inbound.channel, identity_id=identity.id,
                                   channel_message_id=inbound.channel_message_id, turn_state=TURN_PENDING,
-                                  created_at=utcnow())
+                                  payload={"display_text": tapped} if tapped else None, created_at=utcnow())
                 session.add(message)
                 conversation.updated_at = utcnow()
                 await session.flush()
@@ -177,6 +179,23 @@ class ConversationStore:
         return DuplicateInbound(conversation_record(conversation), message_view(existing),
                                 [message_view(r) for r in replies],
                                 turn_finished=existing.turn_state != TURN_PENDING)
+
+    async def _tapped_button(self, session: AsyncSession, conversation_id: int, text: str) -> Optional[str]:
+        """The title of the button whose payload this message is ("/affirm" → "Yes, please"), if any.
+
+        Taken from the buttons the bot last offered, never from what the client says it showed: a
+        customer cannot make agents read a title that was not on offer.
+        """
+        if not text or len(text) > 500:
+            return None
+        offered = (await session.execute(select(Message.payload).where(
+            Message.conversation_id == conversation_id, Message.sender == SenderKind.BOT.value,
+            Message.payload.isnot(None)).order_by(Message.id.desc()).limit(1))).scalar_one_or_none()
+        for button in (offered or {}).get("buttons") or []:
+            if isinstance(button, dict) and button.get("payload") == text and button.get("title"):
+                title = str(button["title"])[:200]
+                return title if title != text else None
+        return None
 
     async def _find_identity(self, session: AsyncSession, channel: str,
                              external_id: str) -> Optional[ChannelIdentity]:
@@ -226,7 +245,9 @@ class ConversationStore:
         latest = (await session.execute(select(Conversation).where(
             Conversation.identity_id == identity.id).order_by(Conversation.id.desc()).limit(1)
         )).scalar_one_or_none()
-        metadata = {k: v for k, v in (inbound.metadata or {}).items() if v not in (None, "")}
+        # What belongs to one message (the title a widget showed for a tapped button) is not the conversation's.
+        metadata = {k: v for k, v in (inbound.metadata or {}).items()
+                    if v not in (None, "") and k not in PER_MESSAGE_METADATA}
         if latest is None:
             conversation = Conversation(customer_id=identity.customer_id, identity_id=identity.id,
                                         channel=inbound.channel, status=ConversationStatus.BOT.value,
@@ -252,6 +273,7 @@ class ConversationStore:
             latest.message_offered_at = None
             latest.contact_email = None
             latest.left_message_at = None
+            latest.announced_assignee_id = None
             return latest, False, True
         return latest, False, False
 
@@ -287,7 +309,7 @@ class ConversationStore:
                                                {"queue_position": position}, in_reply_to_id=message_id))
                     # What the customer was told, so a later change is measured against it (bot/waiting).
                     await session.execute(update(Conversation).where(Conversation.id == conversation.id).values(
-                        stated_position=position, wait_notified_at=now,
+                        stated_position=position, wait_notified_at=now, announced_assignee_id=None,
                         message_offered_at=now if handoff.offers_message else None))
             elif drafts and not await self._still_with_bot(session, conversation.id):
                 # An agent took over while the bot was thinking: the bot is silent from that moment.
@@ -303,6 +325,28 @@ class ConversationStore:
             current = await session.get(Conversation, conversation.id)
             record = conversation_record(current)
         return TurnOutcome(record, [message_view(r) for r in rows], handed_off, position)
+
+    async def announce_assignee(self, conversation_id: int, agent_id: int, transferred: MessageDraft,
+                                joined: MessageDraft) -> Optional[MessageView]:
+        """Tell the customer who has their conversation now, once per assignee; None when told already."""
+        async with self.sessions() as session, session.begin():
+            row = await session.get(Conversation, conversation_id, with_for_update=True)
+            if row is None:
+                raise NotFound(f"conversation {conversation_id}")
+            if (row.status != ConversationStatus.ASSIGNED.value or row.assignee_id != agent_id
+                    or row.announced_assignee_id == agent_id):
+                return None
+            draft = transferred if row.announced_assignee_id is not None else joined
+            result = await session.execute(update(Conversation).where(
+                Conversation.id == conversation_id, Conversation.assignee_id == agent_id,
+                or_(Conversation.announced_assignee_id.is_(None), Conversation.announced_assignee_id != agent_id))
+                .values(announced_assignee_id=agent_id))
+            if result.rowcount != 1:
+                return None
+            rows = self._add(session, conversation_id, row.channel, [draft], utcnow())
+            await session.flush()
+            agents = await self._agents(session, {agent_id})
+            return message_view(rows[0], agents.get(agent_id))
 
     async def _still_with_bot(self, session: AsyncSession, conversation_id: int) -> bool:
         """The bot still owns the conversation; the row stays locked until the replies are stored

@@ -102,6 +102,8 @@ class Conversation(Base):
     message_offered_at = Column(DateTime(timezone=True))
     contact_email = Column(String(320))
     left_message_at = Column(DateTime(timezone=True))
+    # The assignee the customer has been told about: a transfer is announced when its agent opens it.
+    announced_assignee_id = Column(Integer)
 
 
 class ReportingEvent(Base):

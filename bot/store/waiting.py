@@ -40,7 +40,7 @@ class WaitRow:
     message_offered_at: Optional[datetime]
     contact_email: Optional[str]
     left_message_at: Optional[datetime]
-    agent_name: Optional[str] = None
+    agent_name: Optional[str] = None   # the assignee, once the customer has been told about them
     position: Optional[int] = None     # filled in for queued conversations by `queue()`
 
 
@@ -67,7 +67,9 @@ class WaitingStore:
             row = await session.get(Conversation, conversation_id)
             if row is None:
                 return None
-            agent = await session.get(User, row.assignee_id) if row.assignee_id else None
+            # Until the assignee opens it (a transfer), the customer has not been told who it is.
+            told = row.assignee_id and row.announced_assignee_id == row.assignee_id
+            agent = await session.get(User, row.assignee_id) if told else None
             return _row(row, agent)
 
     async def raise_stated(self, conversation_id: int, position: int) -> bool:

@@ -170,8 +170,10 @@ class WaitingRoom:
             return None
         texts = self.config.texts
         if row.status is ConversationStatus.ASSIGNED:
+            if row.agent_name is None:   # given to someone who has not opened it yet
+                return WaitStatus(conversation_id, "assigned", headline=texts.connecting_headline)
             return WaitStatus(conversation_id, "assigned", agent_name=row.agent_name,
-                              headline=texts.fill(texts.assigned_headline, agent=row.agent_name or "A person"))
+                              headline=texts.fill(texts.assigned_headline, agent=row.agent_name))
         if row.status is not ConversationStatus.QUEUED:
             return WaitStatus(conversation_id, row.status.value)
         availability = availability or await self.availability()

@@ -37,6 +37,7 @@ class WaitTexts:
     waiting_headline: str = "Waiting for a person"
     unavailable_headline: str = "Nobody is available right now"
     assigned_headline: str = "{agent} is here to help"
+    connecting_headline: str = "Connecting you with a person…"
 
     def fill(self, template: str, position: int = 0, estimate: str = "", next_opening: str = "",
              email: str = "", agent: str = "") -> str:

@@ -15,8 +15,8 @@ from bot.waiting.room import WaitingRoom
 
 log = logging.getLogger(__name__)
 
-QUEUE_EVENTS = (EventName.HANDED_OFF, EventName.ASSIGNED, EventName.HANDED_BACK, EventName.RESOLVED,
-                EventName.CONVERSATION_REOPENED)
+QUEUE_EVENTS = (EventName.HANDED_OFF, EventName.ASSIGNED, EventName.AGENT_JOINED, EventName.HANDED_BACK,
+                EventName.RESOLVED, EventName.CONVERSATION_REOPENED)
 WATCHED_EVENTS = (EventName.MESSAGE_RECEIVED, *QUEUE_EVENTS)
 
 

@@ -254,3 +254,16 @@ async def test_accepted_messages_are_committed_at_once_and_answered_in_the_backg
     again = await flow.accept(InboundMessage("sms", who, "where is my order 12345?", channel_message_id="SM1"))
     await flow.drain()
     assert again.duplicate and len(await store.conversations.messages(accepted.conversation_id)) == 2
+
+
+async def test_a_tapped_button_reads_as_its_title_for_agents(flow, store):
+    who = f"unit-{uuid.uuid4().hex[:8]}"
+    await flow.handle(said("hi", who))   # offers "Track my order" → /order_status
+    tapped = await flow.handle(said("/order_status", who, metadata={"display_text": "Refund me $500"}))
+    message = (await store.conversations.messages(tapped.conversation_id))[2]
+    assert message.text == "/order_status" and message.payload == {"display_text": "Track my order"}
+    # What the client claims it showed is never taken, nor kept as the conversation's metadata.
+    summary = await store.conversations.summary(tapped.conversation_id)
+    assert "display_text" not in summary.metadata
+    typed = await flow.handle(said("/greet", who))   # not a button on offer: stays as typed
+    assert (await store.conversations.message(typed.customer_message_id)).payload is None

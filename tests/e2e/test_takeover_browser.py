@@ -57,6 +57,14 @@ async def test_an_agent_takes_over_a_live_bot_conversation(start_server, browser
         await expect(page.locator('#transcript [data-testid="message"][data-sender="customer"]').filter(
             has_text="where is my order 12345?")).to_have_count(1)
 
+        # A tapped quick reply reads as the button's title, with what the bot received beside it.
+        await customer.say("/return_policy")
+        await customer.replies_until_quiet()
+        tapped = page.locator('#transcript [data-testid="message"][data-sender="customer"]').filter(
+            has=page.get_by_test_id("tapped-payload"))
+        await expect(tapped.locator(".msg-text")).to_have_text("Returns")
+        await expect(tapped.get_by_test_id("tapped-payload")).to_have_text("tapped: /return_policy")
+
         await page.get_by_test_id("take-over").click()
         await expect(page.get_by_test_id("take-over")).to_be_hidden()
         await expect(page.get_by_test_id("conv-status")).to_have_text("assigned")

@@ -3,8 +3,9 @@
 
 import { api } from './api.js';
 import { switchComposerDraft } from './composer.js';
-import { renderConversationChrome } from './conversation_header.js';
+import { renderConversationChrome, transferWarning } from './conversation_header.js';
 import { renderCustomerPanel } from './customer_panel.js';
+import { rememberOpenConversation } from './links.js';
 import { openResolveDialog } from './resolve.js';
 import { $, setHidden, showText } from './dom.js';
 import { scheduleQueueRender } from './queue.js';
@@ -18,6 +19,7 @@ export async function openConversation(id) {
   if (state.view !== 'inbox') setView('inbox');
   if (state.current?.id !== id) switchComposerDraft(id);
   const seq = ++state.openSeq;
+  rememberOpenConversation(id);
   state.current = state.conversations.get(id) || { id };
   state.currentContext = null;
   state.unread.delete(id);
@@ -125,6 +127,11 @@ export async function transferCurrent() {
   const select = $('transfer');
   const agentId = Number(select.value);
   if (!agentId) return;
+  const warning = transferWarning(state.agents.find((a) => a.id === agentId));
+  if (warning && !window.confirm(`${warning}\n\nTransfer anyway?`)) {
+    select.value = '';
+    return;
+  }
   select.disabled = true;
   await runConversationAction('transfer', { agent_id: agentId });
   select.disabled = false;

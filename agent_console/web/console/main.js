@@ -18,6 +18,7 @@ import {
 import { renderEmptyCustomerPanel } from './customer_panel.js';
 import { $, OPENS_CONVERSATION, setChildren, setHidden, showText, tickWaitingTimes } from './dom.js';
 import { closeHelp, onGlobalKeydown, openHelp } from './keyboard.js';
+import { linkedConversation } from './links.js';
 import { setTab, updateTitle } from './queue.js';
 import { loadSatisfaction, noteRatedMessage } from './ratings.js';
 import { bindResolveDialog } from './resolve.js';
@@ -112,6 +113,13 @@ function startApp(user) {
     },
   });
   setView(role() === 'trainer' ? 'review' : 'inbox');
+  openLinkedConversation();
+}
+
+/** /console#/conversations/12 opens that conversation (links from anywhere name the same number). */
+function openLinkedConversation() {
+  const id = linkedConversation();
+  if (id) openConversation(id);
 }
 
 /** An outbound message was sent, is being retried, or failed: the transcript shows it. */
@@ -205,6 +213,7 @@ function bindStaticHandlers() {
   $('user-form').addEventListener('submit', submitUserForm);
   $('canned-form').addEventListener('submit', submitCannedForm);
   document.addEventListener('keydown', onGlobalKeydown);
+  window.addEventListener('hashchange', () => { if (state.me) openLinkedConversation(); });
   // Any click or key press is a gesture that lets the beep play later.
   document.addEventListener('pointerdown', unlockAudio, { once: true });
   document.addEventListener('keydown', unlockAudio, { once: true });

@@ -5,9 +5,8 @@ import { handoffReasonLabel } from './config.js';
 import { $, OPENS_CONVERSATION, badge, el, renderWaitingTime, setChildren, setHidden } from './dom.js';
 import { agentName, customerName, parseTime } from './format.js';
 import { isMine, state } from './state.js';
+import { updateTabBadge } from './tab_badge.js';
 import { leftMessageBadge } from './waiting.js';
-
-const BASE_TITLE = 'Baton console';
 
 function waitStart(conv) {
   return parseTime(conv.queued_at) ?? parseTime(conv.created_at) ?? Number.MAX_SAFE_INTEGER;
@@ -73,6 +72,7 @@ function renderQueueItem(conv) {
       class: `priority priority-${Math.min(priority, 3)}`, 'data-testid': 'priority',
       title: `Priority ${priority}`, 'aria-label': `Priority ${priority}`,
     }, '!'.repeat(Math.min(priority, 3))) : null,
+    el('span', { class: 'qi-number', 'data-testid': 'conversation-number' }, `#${conv.id}`),
     el('span', { class: 'qi-name' }, customerName(conv)),
     badge(conv.channel || '?', `channel-${conv.channel}`, 'channel-badge'),
     leftMessageBadge(conv),
@@ -116,5 +116,6 @@ export function updateTitle() {
     return !conv || conv.status === 'queued' || isMine(conv);
   };
   const total = [...state.unread].reduce((sum, [id, n]) => sum + (needsMe(id) ? n : 0), 0);
-  document.title = total ? `(${total}) ${BASE_TITLE}` : BASE_TITLE;
+  const queued = [...state.conversations.values()].filter((c) => c.status === 'queued').length;
+  updateTabBadge(total, queued);
 }

@@ -59,6 +59,12 @@ function authorOf(message) {
   }
 }
 
+/** A customer's tap on a button reads as its title ("Track my order"), not the payload ("/order_status"). */
+function tappedTitle(message) {
+  const title = message.sender === 'customer' ? message.payload?.display_text : null;
+  return typeof title === 'string' && title ? title : null;
+}
+
 function isHandoffTrigger(message) {
   return Boolean(message.is_handoff_trigger)
     || (state.current?.handoff_message_id != null && message.id === state.current.handoff_message_id);
@@ -78,8 +84,10 @@ function renderMessage(message) {
     el('time', { class: 'msg-time', datetime: message.created_at || null, title: formatDate(message.created_at) },
       formatClock(message.created_at))),
   sender === 'note' ? el('div', { class: 'note-flag' }, "Internal note – customer can't see") : null,
-  el('div', { class: 'msg-text' }, message.text ?? ''),
-  renderPayload(message.payload),
+  el('div', { class: 'msg-text' }, tappedTitle(message) ?? message.text ?? ''),
+  tappedTitle(message) ? el('span', { class: 'chip chip-button', 'data-testid': 'tapped-payload',
+    title: 'The customer tapped a button; this is what the bot received' }, `tapped: ${message.text ?? ''}`) : null,
+  message.sender === 'customer' ? null : renderPayload(message.payload),
   renderDelivery(message),
   sender === 'customer' ? renderNluChips(message.nlu) : null,
   sender === 'customer' ? renderLabelControl(message) : null,

@@ -368,7 +368,7 @@
   // The server may send its own join notice (live or in history): don't repeat it.
   function noteJoinNotice(entry) {
     if (entry.sender !== 'system') return;
-    const match = /^(.+) joined the conversation\.?$/.exec(entry.text);
+    const match = /^(.+) joined the conversation\.?$/.exec(entry.text) || /^You've been transferred to (.+)\.$/.exec(entry.text);
     if (match) state.seenAgents.add(match[1] === 'An agent' ? '' : match[1]);
   }
 

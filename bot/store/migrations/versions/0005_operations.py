@@ -21,6 +21,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('message_offered_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('contact_email', sa.String(length=320), nullable=True))
         batch_op.add_column(sa.Column('left_message_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('announced_assignee_id', sa.Integer(), nullable=True))
 
     op.create_table('reporting_events',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -88,6 +89,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_reporting_events_name_created')
     op.drop_table('reporting_events')
     with op.batch_alter_table('conversations', schema=None) as batch_op:
+        batch_op.drop_column('announced_assignee_id')
         batch_op.drop_column('left_message_at')
         batch_op.drop_column('contact_email')
         batch_op.drop_column('message_offered_at')
