@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, FrozenSet, List, Optional, Tuple, Type
 
-from agent_console.operations_schemas import ResolveBody
+from agent_console.operations_schemas import ResolveBody, TagBody
 from agent_console.schemas import (
     BadRequest, Body, Empty, LabelBody, TextBody, TransferBody, TypingBody, parse,
 )
 from bot.agent_actions import ActionError, AgentActions
 from bot.domain import AGENT_ROLES, ANY_ROLE, Role
 from bot.labelling import Labelling
+from bot.tagging import TagError, Tagging
 from bot.store.conversations import NotFound
 from bot.views import UserView
 
@@ -26,6 +27,7 @@ class ActionDeps:
     actions: AgentActions
     labelling: Labelling
     presence: Optional[Any] = None   # who is online and how busy (transfer warnings)
+    tagging: Optional[Tagging] = None
 
 
 Runner = Callable[[ActionDeps, UserView, int, Any], Awaitable[Dict[str, Any]]]
@@ -91,6 +93,17 @@ async def _typing(d: ActionDeps, user: UserView, cid: int, body: TypingBody) -> 
     return {}
 
 
+async def _tag(d: ActionDeps, user: UserView, cid: int, body: TagBody) -> Dict[str, Any]:
+    try:
+        if body.remove:
+            tag = await d.tagging.untag(cid, body.tag, user)
+        else:
+            tag = await d.tagging.tag(cid, body.tag, user)
+    except TagError as exc:
+        raise ActionError(exc.code, exc.message, exc.status)
+    return {"tag": tag, "conversation": (await d.actions.conversations.summary(cid)).as_json()}
+
+
 async def _label(d: ActionDeps, user: UserView, mid: int, body: LabelBody) -> Dict[str, Any]:
     return {"message": (await d.labelling.label(mid, user, body.intent, body.out_of_scope)).as_json()}
 
@@ -104,6 +117,7 @@ ACTIONS: Tuple[Action, ...] = (
     Action("hand_back", "hand_back", "conversation", AGENT_ROLES, Empty, _hand_back),
     Action("resolve", "resolve", "conversation", AGENT_ROLES, ResolveBody, _resolve),
     Action("typing", "typing", "conversation", AGENT_ROLES, TypingBody, _typing),
+    Action("tag", "tags", "conversation", AGENT_ROLES, TagBody, _tag),
     Action("label", "label", "message", ANY_ROLE, LabelBody, _label),
 )
 BY_EVENT: Dict[str, Action] = {a.name: a for a in ACTIONS}

@@ -85,8 +85,18 @@ async def search(request: web.Request) -> web.Response:
                           "offset": offset, "channels": services.channels.names()})
 
 
+@requires(ANY_ROLE)
+async def tags(request: web.Request) -> web.Response:
+    """Tags in use, most used first, and the rules that set some of them."""
+    services = request.app["services"]
+    known = await services.store.tags.known()
+    return json_response({"tags": [{"tag": t, "conversations": n} for t, n in known],
+                          "rules": dict(services.action_deps.tagging.rules)})
+
+
 def add_routes(app: web.Application) -> None:
     r = app.router
     r.add_get("/api/ratings", satisfaction)
+    r.add_get("/api/tags", tags)
     r.add_get("/api/search/conversations", search)
 

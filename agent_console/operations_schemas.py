@@ -16,3 +16,8 @@ from agent_console.schemas import Body
 class ResolveBody(Body):
     closing_message: Optional[constr(strict=True, max_length=10_000)] = None
     ask_rating: StrictBool = False   # the console asks by default; the API only when told
+
+
+class TagBody(Body):
+    tag: constr(strict=True, min_length=1, max_length=100)
+    remove: StrictBool = False

@@ -58,6 +58,7 @@ from bot.socketio_safety import SafePacket
 from bot.store import Store
 from bot.store.conversations import ConversationStore
 from bot.store.database import migrate
+from bot.tagging import Tagging
 from bot.training_data.project import RasaProject
 from bot.waiting.room import WaitConfig, WaitingRoom
 from bot.waiting.watch import WATCHED_EVENTS, QueueWatch
@@ -202,7 +203,8 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
                            rating_channels=lambda name: getattr(channels.get(name), "shows_rating", False))
     labelling = Labelling(conversations, bus, lambda: raw_engine.intents)
     presence = Presence(accounts, conversations)
-    action_deps = ActionDeps(actions, labelling, presence)
+    tagging = Tagging(store.tags, bus, settings.tag_rules)
+    action_deps = ActionDeps(actions, labelling, presence, tagging)
     customer_context = CustomerContext(conversations, _context_provider(settings, store), bot)
 
     manager = (socketio.AsyncRedisManager(settings.redis_url, channel=settings.redis_channel)
@@ -249,6 +251,7 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
     bus.subscribe(queue_watch, *WATCHED_EVENTS)
     bus.subscribe(WaitStatusRelay(identity_cache, channels), EventName.WAIT_UPDATED)
     bus.subscribe(ReportingListener(store.reporting), *REPORTED_EVENTS)
+    bus.subscribe(tagging, EventName.MESSAGE_RECEIVED)   # rules: intent → tag
 
     services = Services(settings=settings, store=store, conversations=conversations, engine=bot, bus=bus,
                         flow=flow, actions=actions, labelling=labelling, action_deps=action_deps,

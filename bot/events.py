@@ -42,6 +42,7 @@ class EventName(str, enum.Enum):
     WAIT_UPDATED = "wait_updated"            # a waiting customer's place, estimate or availability changed; data: status
     WAIT_NOTICE = "wait_notice"              # a notice for a waiting customer (ack, worse place, offer); messages
     MESSAGE_LEFT = "message_left"            # a waiting customer left an e-mail address for an answer; data: email
+    TAGGED = "tagged"                        # a tag was added or removed; data: tag, added, source (agent | rule)
     RATED = "rated"                          # a customer answered the satisfaction question; data: score, agent_id
 
 

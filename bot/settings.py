@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     wait_estimate_samples: int = 20               # estimates come from the latest claims…
     wait_estimate_window_hours: float = 24.0      # …within this window
 
+    # Tags set by rules: an intent the bot recognises tags the conversation, e.g. {"complaint": "complaint"}.
+    tag_rules: Dict[str, str] = Field(default_factory=dict)
+
     # Console
     auto_assign: bool = False
     crm_url: Optional[str] = None
@@ -143,6 +146,15 @@ class Settings(BaseSettings):
         except HoursError as exc:
             raise ValueError(str(exc))
         return value
+
+    @validator("tag_rules")
+    def _tag_rules(cls, value: Dict[str, str]) -> Dict[str, str]:
+        from bot.tagging import TagError, clean_rules
+
+        try:
+            return clean_rules(value)
+        except TagError as exc:
+            raise ValueError(exc.message)
 
     @validator("business_timezone")
     def _zone(cls, value: str) -> str:

@@ -161,6 +161,7 @@ class ConversationView:
     stated_position: Optional[int] = None
     contact_email: Optional[str] = None
     left_message_at: Optional[datetime] = None
+    tags: List[str] = field(default_factory=list)
 
     def as_json(self) -> Dict[str, Any]:
         return {
@@ -182,6 +183,7 @@ class ConversationView:
             "stated_position": self.stated_position,
             "contact_email": self.contact_email,
             "left_message_at": iso(self.left_message_at),
+            "tags": list(self.tags),
         }
 
 

@@ -18,6 +18,7 @@ from bot.store.outbox import OutboxStore
 from bot.store.ratings import RatingStore
 from bot.store.reporting import ReportingStore
 from bot.store.search import ConversationSearch
+from bot.store.tags import TagStore
 from bot.store.review import ReviewStore
 from bot.store.trackers import TrackerEventStore
 from bot.store.waiting import WaitingStore
@@ -38,6 +39,7 @@ class Store:
     reporting: ReportingStore
     ratings: RatingStore
     search: ConversationSearch
+    tags: TagStore
 
     @classmethod
     def open(cls, url: str) -> "Store":
@@ -47,7 +49,7 @@ class Store:
         return cls(engine, conversations, AccountStore(sessions), CatalogueStore(sessions),
                    OutboxStore(sessions), TrackerEventStore(sessions), ReviewStore(sessions), ModelStore(sessions),
                    SettingsStore(sessions), WaitingStore(sessions), ReportingStore(sessions),
-                   RatingStore(sessions), ConversationSearch(sessions, conversations))
+                   RatingStore(sessions), ConversationSearch(sessions, conversations), TagStore(sessions))
 
     async def ping(self) -> None:
         """Raises when the database cannot be reached (readiness)."""

@@ -17,7 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import ConversationStatus, CustomerClaims, InboundMessage, SenderKind
 from bot.state_machine import InvalidTransition, Transition, allowed_from, next_status
 from bot.store.rows import agent_brief, conversation_record, conversation_view, message_view
-from bot.store.tables import ChannelIdentity, Conversation, Customer, Message, OutboxItem, User, utcnow
+from bot.store.tables import (
+    ChannelIdentity, Conversation, ConversationTag, Customer, Message, OutboxItem, User, utcnow,
+)
 from bot.views import (
     ConversationRecord, ConversationView, CustomerProfile, IdentityView, MessageView,
 )
@@ -488,7 +490,13 @@ class ConversationStore:
                 .group_by(Message.conversation_id))).scalars().all()
             lasts = {m.conversation_id: m for m in (await session.execute(
                 select(Message).where(Message.id.in_(last_ids)))).scalars()} if last_ids else {}
-        by_id = {c.id: conversation_view(c, cust, users.get(c.assignee_id), lasts.get(c.id)) for c, cust in rows}
+            tags: Dict[int, List[str]] = {}
+            for conversation_id, tag in (await session.execute(
+                    select(ConversationTag.conversation_id, ConversationTag.tag)
+                    .where(ConversationTag.conversation_id.in_(list(ids))).order_by(ConversationTag.tag))).all():
+                tags.setdefault(conversation_id, []).append(tag)
+        by_id = {c.id: conversation_view(c, cust, users.get(c.assignee_id), lasts.get(c.id), tags.get(c.id, []))
+                 for c, cust in rows}
         return [by_id[i] for i in ids if i in by_id]
 
     async def list_conversations(self, statuses: Sequence[str], limit: int = 100,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 from bot.domain import ConversationStatus, Role, SenderKind
 from bot.store.tables import Conversation, Customer, Message, User
@@ -53,7 +53,7 @@ def customer_brief(row: Customer) -> CustomerBrief:
 
 
 def conversation_view(row: Conversation, customer: Customer, assignee: Optional[User],
-                      last: Optional[Message]) -> ConversationView:
+                      last: Optional[Message], tags: Sequence[str] = ()) -> ConversationView:
     return ConversationView(
         id=row.id, status=ConversationStatus(row.status), channel=row.channel,
         customer=customer_brief(customer), assignee=agent_brief(assignee),
@@ -63,4 +63,4 @@ def conversation_view(row: Conversation, customer: Customer, assignee: Optional[
                                                            last.created_at),
         created_at=row.created_at, updated_at=row.updated_at, resolved_at=row.resolved_at,
         metadata=row.conversation_metadata or {}, stated_position=row.stated_position,
-        contact_email=row.contact_email, left_message_at=row.left_message_at)
+        contact_email=row.contact_email, left_message_at=row.left_message_at, tags=list(tags))

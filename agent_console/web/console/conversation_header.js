@@ -6,11 +6,13 @@ import { conversationLink } from './links.js';
 import { $, badge, el, renderWaitingTime, setChildren, setHidden, showText } from './dom.js';
 import { agentName, customerName } from './format.js';
 import { canActOnConversations, isAdmin, isMine, state } from './state.js';
+import { currentTagsFocused, renderTags, restoreTagInput } from './tags.js';
 import { renderLeftMessage, renderStatedPosition } from './waiting.js';
 
 export function renderConversationChrome() {
   const conv = state.current;
   if (!conv) return;
+  const typing = currentTagsFocused();   // a tag being typed survives a live update of the summary
   $('conv-customer').textContent = conv.customer ? customerName(conv) : `Conversation #${conv.id}`;
   setChildren($('conv-meta'),
     el('a', { class: 'meta-item conv-number', 'data-testid': 'conv-number', href: conversationLink(conv.id),
@@ -22,7 +24,9 @@ export function renderConversationChrome() {
     conv.status === 'queued' && conv.queued_at ? renderWaitingTime(conv.queued_at) : null,
     renderStatedPosition(conv),
     renderLeftMessage(conv),
+    renderTags(conv),
   );
+  if (typing) restoreTagInput(typing);
   renderActions(conv);
 }
 

@@ -23,6 +23,7 @@ import { setTab, updateTitle } from './queue.js';
 import { loadSatisfaction, noteRatedMessage } from './ratings.js';
 import { bindResolveDialog } from './resolve.js';
 import { bindSearch } from './search.js';
+import { loadKnownTags } from './tags.js';
 import { loadReview } from './review.js';
 import { closeSocket, connectSocket, reconnectIfSessionValid } from './socket.js';
 import {
@@ -97,6 +98,7 @@ function startApp(user) {
   loadIntents();
   loadAgents();
   loadSatisfaction().then(renderAgents);
+  loadKnownTags();
   state.onSatisfaction = renderAgents;
   if (canActOnConversations()) loadCanned();
   connectSocket({

@@ -6,6 +6,7 @@ import { $, OPENS_CONVERSATION, badge, el, renderWaitingTime, setChildren, setHi
 import { agentName, customerName, parseTime } from './format.js';
 import { isMine, state } from './state.js';
 import { updateTabBadge } from './tab_badge.js';
+import { tagChips } from './tags.js';
 import { leftMessageBadge } from './waiting.js';
 
 function waitStart(conv) {
@@ -81,6 +82,7 @@ function renderQueueItem(conv) {
     conv.handoff_reason
       ? el('span', { class: 'qi-reason', 'data-testid': 'handoff-reason' }, handoffReasonLabel(conv.handoff_reason))
       : el('span', { class: 'qi-reason muted' }, conv.status === 'bot' ? 'With the bot' : conv.status),
+    tagChips(conv),
     conv.status === 'queued' && conv.queued_at ? renderWaitingTime(conv.queued_at) : null),
   conv.assignee && conv.status === 'assigned' && state.tab !== 'mine'
     ? el('span', { class: 'qi-assignee' }, `→ ${agentName(conv.assignee)}`) : null,
