@@ -20,6 +20,7 @@ from agent_console import api as console_api
 from agent_console import training_api
 from agent_console import client_config
 from agent_console import operations_api
+from agent_console import reports_api
 from agent_console import web_routes
 from agent_console.accounts import Accounts
 from agent_console.actions import ActionDeps
@@ -51,6 +52,7 @@ from bot.live_settings import LiveSettings
 from bot.ratings import Ratings
 from bot.model_training import ModelActivation, TrainingJobs
 from bot.reporting.listener import REPORTED_EVENTS, ReportingListener
+from bot.reporting.reports import Reports
 from bot.review_inbox import ReviewInbox
 from bot.sessions import SessionSigner
 from bot.settings import Settings
@@ -94,6 +96,7 @@ class Services:
     activation: ModelActivation
     live_settings: LiveSettings
     waiting_room: Optional[WaitingRoom] = None
+    reports: Optional[Reports] = None
 
 
 def _cors_origins(settings: Settings) -> Any:
@@ -260,7 +263,8 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
                         login_throttle=LoginThrottle(settings.login_failures_per_account, 900.0,
                                                      settings.login_attempts_per_minute_per_address, 60.0),
                         outbox_worker=worker, project=project, review_inbox=review_inbox, training=training,
-                        activation=activation, live_settings=live_settings, waiting_room=waiting_room)
+                        activation=activation, live_settings=live_settings, waiting_room=waiting_room,
+                        reports=Reports(store.reporting, store.ratings, store.accounts, settings.business_timezone))
 
     app = web.Application(middlewares=[web_routes.security_headers, origin_guard, console_api.bad_requests],
                           client_max_size=settings.max_body_bytes + 1024)
@@ -273,6 +277,7 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
     training_api.add_routes(app)
     client_config.add_routes(app)
     operations_api.add_routes(app)
+    reports_api.add_routes(app)
     web_routes.add_routes(app)
     app.router.add_get("/healthz", health)
     app.router.add_get("/readyz", ready)

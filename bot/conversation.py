@@ -108,8 +108,8 @@ class ConversationFlow:
 
     async def _later(self, stored: StoredInbound, inbound: InboundMessage) -> None:
         async with self._lock(inbound.channel, inbound.external_id):
+            self._opened(stored)
             if stored.reopened:
-                self.bus.publish(DomainEvent(EventName.CONVERSATION_REOPENED, stored.conversation.id))
                 await self._safely(self.bot.resume(stored.conversation.tracker_key))
             # The conversation may have moved since the message was stored (an agent claimed it).
             current = await self.conversations.get(stored.conversation.id)
@@ -153,10 +153,18 @@ class ConversationFlow:
                           status=duplicate.conversation.status)
 
     async def _start(self, stored: StoredInbound, inbound: InboundMessage) -> TurnResult:
+        self._opened(stored)
         if stored.reopened:
-            self.bus.publish(DomainEvent(EventName.CONVERSATION_REOPENED, stored.conversation.id))
             await self._safely(self.bot.resume(stored.conversation.tracker_key))
         return await self._turn(stored.conversation, stored.message, inbound.metadata, live=True)
+
+    def _opened(self, stored: StoredInbound) -> None:
+        """A new conversation, or a resolved one the customer came back to (reports count both)."""
+        channel = {"channel": stored.conversation.channel}
+        if stored.created:
+            self.bus.publish(DomainEvent(EventName.CONVERSATION_OPENED, stored.conversation.id, data=channel))
+        elif stored.reopened:
+            self.bus.publish(DomainEvent(EventName.CONVERSATION_REOPENED, stored.conversation.id, data=channel))
 
     async def _turn(self, conversation: ConversationRecord, message: MessageView, metadata: Dict[str, Any],
                     live: bool, duplicate: bool = False) -> TurnResult:

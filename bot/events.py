@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 class EventName(str, enum.Enum):
     MESSAGE_RECEIVED = "message_received"    # a customer wrote (messages: theirs, with what the bot understood)
+    CONVERSATION_OPENED = "opened"           # a customer's first message started a conversation
     CONVERSATION_REOPENED = "reopened"       # a customer wrote again after it was resolved; the bot has it
     BOT_REPLIED = "bot_replied"              # messages: the bot's replies; data: verdict
     HANDED_OFF = "handed_off"                # bot → queue; data: reason, queue_position; messages: the notice

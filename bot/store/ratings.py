@@ -75,3 +75,11 @@ class RatingStore:
         found = [AgentSatisfaction(agent_brief(users.get(agent_id)), int(count), float(average or 0))
                  for agent_id, count, average in rows]
         return sorted(found, key=lambda a: (a.agent is None, a.agent.display_name if a.agent else ""))
+
+    async def between(self, start: datetime, end: datetime) -> List[tuple]:
+        """(agent id, score, when) of the answers in [start, end), oldest first."""
+        async with self.sessions() as session:
+            rows = (await session.execute(select(Rating.agent_id, Rating.score, Rating.created_at).where(
+                Rating.created_at >= start, Rating.created_at < end).order_by(Rating.id))).all()
+        aware = utcnow().tzinfo
+        return [(a, s, c if c.tzinfo else c.replace(tzinfo=aware)) for a, s, c in rows]

@@ -55,7 +55,8 @@ async def test_a_confident_message_is_answered_and_stored(flow, store, bus, reco
     assert messages[0].nlu["intent"] == "order_status" and messages[0].nlu["entities"][0]["value"] == "12345"
     assert messages[1].in_reply_to_id == messages[0].id
     await bus.drain()
-    assert recorder.names(result.conversation_id) == [EventName.MESSAGE_RECEIVED, EventName.BOT_REPLIED]
+    assert recorder.names(result.conversation_id) == [EventName.CONVERSATION_OPENED, EventName.MESSAGE_RECEIVED,
+                                                      EventName.BOT_REPLIED]
     replied = recorder.events[-1]
     assert replied.data == {"verdict": "answer", "live": True} and replied.messages[0].text == result.replies[0].text
 

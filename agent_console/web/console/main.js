@@ -22,6 +22,7 @@ import { linkedConversation } from './links.js';
 import { setTab, updateTitle } from './queue.js';
 import { loadSatisfaction, noteRatedMessage } from './ratings.js';
 import { bindResolveDialog } from './resolve.js';
+import { bindReports } from './reports.js';
 import { bindSearch } from './search.js';
 import { loadKnownTags } from './tags.js';
 import { loadReview } from './review.js';
@@ -142,6 +143,7 @@ function onHandoffEvent(summary) {
 function applyRoleVisibility() {
   setHidden(document.querySelector('[data-view="review"]'), !canReview());
   setHidden(document.querySelector('[data-view="admin"]'), !isAdmin());
+  setHidden(document.querySelector('[data-view="reports"]'), !isAdmin());
   // Presence only matters for people who get conversations routed to them.
   setHidden(document.querySelector('.presence-picker'), !canActOnConversations());
 }
@@ -211,6 +213,7 @@ function bindStaticHandlers() {
   $('composer').addEventListener('blur', () => setTimeout(closeCanned, 150));
   bindResolveDialog();
   bindSearch();
+  bindReports();
   $('review-refresh').addEventListener('click', loadReview);
   $('user-form').addEventListener('submit', submitUserForm);
   $('canned-form').addEventListener('submit', submitCannedForm);
