@@ -26,6 +26,7 @@ def _date(value: str) -> date:
 async def reports(request: web.Request) -> web.Response:
     services = request.app["services"]
     report = services.reports
+    report.zone = services.operations.current()["business_timezone"]   # as the admins set it, live
     today = datetime.now(ZoneInfo(report.zone)).date()
     try:
         last = _date(request.query["to"]) if request.query.get("to") else today

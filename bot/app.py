@@ -19,6 +19,7 @@ from aiohttp import web
 from agent_console import api as console_api
 from agent_console import training_api
 from agent_console import client_config
+from agent_console import admin_api
 from agent_console import operations_api
 from agent_console import reports_api
 from agent_console import web_routes
@@ -51,6 +52,7 @@ from bot.labelling import Labelling
 from bot.live_settings import LiveSettings
 from bot.ratings import Ratings
 from bot.model_training import ModelActivation, TrainingJobs
+from bot.operations_settings import OperationsSettings
 from bot.reporting.listener import REPORTED_EVENTS, ReportingListener
 from bot.reporting.reports import Reports
 from bot.review_inbox import ReviewInbox
@@ -97,6 +99,7 @@ class Services:
     live_settings: LiveSettings
     waiting_room: Optional[WaitingRoom] = None
     reports: Optional[Reports] = None
+    operations: Optional[OperationsSettings] = None
 
 
 def _cors_origins(settings: Settings) -> Any:
@@ -241,8 +244,8 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
     bus.subscribe(ConsoleBroadcaster(agents, conversations))
     bus.subscribe(OutboundDelivery(identity_cache, channels, store.outbox, worker), *DELIVERED_EVENTS)
     bus.subscribe(TypingRelay(identity_cache, channels), EventName.TYPING)
-    if settings.auto_assign:
-        bus.subscribe(AutoAssigner(presence, accounts, actions), EventName.HANDED_OFF)
+    auto_assigner = AutoAssigner(presence, accounts, actions, enabled=settings.auto_assign)
+    bus.subscribe(auto_assigner, EventName.HANDED_OFF)   # switched on and off live (operations settings)
     # The customer's wait: what they are told while they wait for a person (bot/waiting).
     waiting_room = WaitingRoom(store.waiting, store.reporting, conversations, bus, presence.agents_online,
                                lambda name: getattr(channels.get(name), "shows_wait_status", False),
@@ -255,6 +258,9 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
     bus.subscribe(WaitStatusRelay(identity_cache, channels), EventName.WAIT_UPDATED)
     bus.subscribe(ReportingListener(store.reporting), *REPORTED_EVENTS)
     bus.subscribe(tagging, EventName.MESSAGE_RECEIVED)   # rules: intent → tag
+    operations = OperationsSettings(OperationsSettings.base_from(settings), store.settings, waiting_room, tagging,
+                                    auto_assigner, bus)
+    webchat.widget_defaults = operations.widget_defaults
 
     services = Services(settings=settings, store=store, conversations=conversations, engine=bot, bus=bus,
                         flow=flow, actions=actions, labelling=labelling, action_deps=action_deps,
@@ -264,9 +270,11 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
                                                      settings.login_attempts_per_minute_per_address, 60.0),
                         outbox_worker=worker, project=project, review_inbox=review_inbox, training=training,
                         activation=activation, live_settings=live_settings, waiting_room=waiting_room,
-                        reports=Reports(store.reporting, store.ratings, store.accounts, settings.business_timezone))
+                        reports=Reports(store.reporting, store.ratings, store.accounts, settings.business_timezone),
+                        operations=operations)
 
-    app = web.Application(middlewares=[web_routes.security_headers, origin_guard, console_api.bad_requests],
+    app = web.Application(middlewares=[web_routes.security_headers, origin_guard, console_api.bad_requests,
+                                       admin_api.audit_admin_changes],
                           client_max_size=settings.max_body_bytes + 1024)
     app["services"] = services
     sio.attach(app)
@@ -278,6 +286,7 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
     client_config.add_routes(app)
     operations_api.add_routes(app)
     reports_api.add_routes(app)
+    admin_api.add_routes(app)
     web_routes.add_routes(app)
     app.router.add_get("/healthz", health)
     app.router.add_get("/readyz", ready)
@@ -288,6 +297,7 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
         await accounts.ensure_api_user()
         bot.backend = TrackerBackend(store.trackers, asyncio.get_running_loop())
         await live_settings.load()
+        await operations.load()
         await store.models.abandon_unfinished()
         if owns_engine:
             active = await store.models.active()
@@ -297,6 +307,7 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
             raw_engine.start()
             activation.start()
         live_settings.start()
+        operations.start()
         await channels.start_all()
         worker.start()
         queue_watch.start()
@@ -318,6 +329,7 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
         await training.stop()
         await activation.stop()
         await live_settings.stop()
+        await operations.stop()
         await queue_watch.stop()
         await worker.stop()
         await channels.stop_all()

@@ -40,6 +40,7 @@ class EventName(str, enum.Enum):
     MESSAGE_REVIEWED = "message_reviewed"    # a trainer confirmed, relabelled, marked or dismissed messages
     MODEL_CHANGED = "model_changed"          # training progress, a new version, an activation (conversation 0)
     SETTINGS_CHANGED = "settings_changed"    # handoff settings changed in the console (conversation 0)
+    OPERATIONS_CHANGED = "operations_changed"  # operations settings changed in the console (conversation 0)
     WAIT_UPDATED = "wait_updated"            # a waiting customer's place, estimate or availability changed; data: status
     WAIT_NOTICE = "wait_notice"              # a notice for a waiting customer (ack, worse place, offer); messages
     MESSAGE_LEFT = "message_left"            # a waiting customer left an e-mail address for an answer; data: email

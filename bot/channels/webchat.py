@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from bot.channels.base import DeliveryReceipt, OutboundChannel
 from bot.channels.inbound_validation import BadInput, clean_id, clean_metadata, clean_text
@@ -164,6 +164,9 @@ class WebChatNamespace(SafeNamespace):
         self.session_limit = RateLimiter(sessions_per_minute_per_ip)
         self.waiting: Optional[Any] = None   # the waiting room (bot/waiting), set by the app
         self.ratings: Optional[Any] = None   # the satisfaction rating (bot/ratings.py), set by the app
+        # The widget's texts and colour defaults admins set (bot/operations_settings.py); the embed's own
+        # data-* attributes win over them.
+        self.widget_defaults: Callable[[], Dict[str, str]] = dict
 
     async def on_connect(self, sid: str, environ: Dict[str, Any], auth: Any = None) -> None:
         await self.save_session(sid, {"ip": client_ip(environ, self.trusted_proxies), "session_id": None,
@@ -197,7 +200,8 @@ class WebChatNamespace(SafeNamespace):
             await self.emit("session_confirm", requested, to=sid)
             return {"ok": True, "session_id": requested}
         await self.emit("session_confirm", {"session_id": requested, "baton_protocol": BATON_PROTOCOL,
-                                            "max_message_chars": self.max_chars}, to=sid)
+                                            "max_message_chars": self.max_chars,
+                                            "widget": self.widget_defaults()}, to=sid)
         if resumed:
             await self.emit("history", {"session_id": requested, "messages": await self._history(identity)},
                             to=sid)

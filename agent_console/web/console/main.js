@@ -22,6 +22,7 @@ import { linkedConversation } from './links.js';
 import { setTab, updateTitle } from './queue.js';
 import { loadSatisfaction, noteRatedMessage } from './ratings.js';
 import { bindResolveDialog } from './resolve.js';
+import { bindOperations } from './ops_settings.js';
 import { bindReports } from './reports.js';
 import { bindSearch } from './search.js';
 import { loadKnownTags } from './tags.js';
@@ -214,6 +215,7 @@ function bindStaticHandlers() {
   bindResolveDialog();
   bindSearch();
   bindReports();
+  bindOperations();
   $('review-refresh').addEventListener('click', loadReview);
   $('user-form').addEventListener('submit', submitUserForm);
   $('canned-form').addEventListener('submit', submitCannedForm);

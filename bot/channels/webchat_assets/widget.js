@@ -91,6 +91,8 @@
       initPayload: data.initPayload || '',
       connectOnLoad: data.connect === 'load',
       customer: readCustomerAttributes(script),
+      // What the embed itself sets wins over the defaults an admin keeps on the server.
+      fromEmbed: { title: !!data.title, color: isValidColor(data.color), greeting: !!data.greeting },
     };
   }
 
@@ -697,6 +699,7 @@
     if (data && Number.isInteger(data.max_message_chars) && data.max_message_chars > 0) {
       setMaxLength(data.max_message_chars);
     }
+    if (data && data.widget && typeof data.widget === 'object') applyServerDefaults(data.widget);
     const isNewSession = id !== state.sessionId;
     state.sessionId = id;
     state.confirmed = true;
@@ -707,6 +710,29 @@
       showTyping('bot');
     }
     flushOutbox();
+  }
+
+  // The title, colour and greeting an admin set in the console, where the embed sets none.
+  function applyServerDefaults(widget) {
+    if (!config.fromEmbed.title && typeof widget.title === 'string' && widget.title) {
+      config.title = widget.title;
+      ui.title.textContent = widget.title;
+      ui.panel.setAttribute('aria-label', widget.title);
+    }
+    if (!config.fromEmbed.color && isValidColor(widget.color)) {
+      config.color = widget.color;
+      config.textOnColor = readableTextColor(widget.color);
+      paintColors();
+    }
+    if (!config.fromEmbed.greeting && typeof widget.greeting === 'string' && widget.greeting) {
+      config.greeting = widget.greeting;
+      let greeting = ui.log.querySelector('.baton-greeting');
+      if (!greeting) {
+        greeting = el('div', 'baton-greeting', { 'data-testid': 'baton-greeting' });
+        ui.log.prepend(greeting);
+      }
+      greeting.textContent = widget.greeting;
+    }
   }
 
   // The server's limit, so a long message is refused here rather than after sending.
@@ -970,10 +996,6 @@
 
   function buildUi() {
     const root = el('div', 'baton-root');
-    root.style.setProperty('--baton-color', config.color);
-    root.style.setProperty('--baton-on-color', config.textOnColor);
-    // Brand-coloured text on white (buttons, links) is unreadable for light brand colours.
-    root.style.setProperty('--baton-accent-text', config.textOnColor === '#ffffff' ? config.color : '#111827');
 
     const launcher = el('button', 'baton-launcher', {
       type: 'button',
@@ -1074,9 +1096,17 @@
     leave.addEventListener('submit', submitLeaveMessage);
 
     return {
-      root, launcher, unread, panel, status, log, messages, typing, input, send, counter,
+      root, launcher, unread, panel, title, status, log, messages, typing, input, send, counter,
       wait, waitDetail, leave, leaveEmail, leaveText, leaveSend, leaveError,
     };
+  }
+
+  function paintColors() {
+    const root = ui.root;
+    root.style.setProperty('--baton-color', config.color);
+    root.style.setProperty('--baton-on-color', config.textOnColor);
+    // Brand-coloured text on white (buttons, links) is unreadable for light brand colours.
+    root.style.setProperty('--baton-accent-text', config.textOnColor === '#ffffff' ? config.color : '#111827');
   }
 
   // Light DOM (so tests and host-page scripts can query it) with every class
@@ -1212,6 +1242,7 @@
   function init() {
     injectStyles();
     ui = buildUi();
+    paintColors();
     document.body.append(ui.root);
     setStatus('idle');
     updateComposer();
