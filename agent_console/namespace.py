@@ -32,6 +32,9 @@ from bot.views import UserView, all_json
 log = logging.getLogger(__name__)
 
 ROOM = "agents"
+# Presence changes this close together go out as one roster. Without it, a hundred consoles
+# connecting at once each sent a hundred-entry roster to every console: a million entries.
+PRESENCE_COALESCE_SECONDS = 0.1
 
 
 def _token_from(environ: Dict[str, Any], auth: Any) -> Optional[str]:
@@ -57,6 +60,7 @@ class AgentNamespace(SafeNamespace):
         self.allowed_origins = list(allowed_origins)
         self._sids_by_login: Dict[str, Set[str]] = defaultdict(set)
         self._closing: Set[asyncio.Task] = set()
+        self._presence_task: Optional[asyncio.Task] = None
 
     async def on_connect(self, sid: str, environ: Dict[str, Any], auth: Any = None) -> None:
         if not origin_allowed(environ.get("HTTP_ORIGIN"), self.allowed_origins):
@@ -92,7 +96,26 @@ class AgentNamespace(SafeNamespace):
             await self.broadcast_presence()
 
     async def broadcast_presence(self) -> None:
-        await self.emit("presence", {"agents": await self.presence.roster()}, room=ROOM)
+        """Every console hears the roster soon; changes that come together share one roster."""
+        if self._presence_task is None:
+            self._presence_task = asyncio.get_running_loop().create_task(self._send_presence())
+
+    async def _send_presence(self) -> None:
+        try:
+            await asyncio.sleep(PRESENCE_COALESCE_SECONDS)
+        finally:
+            self._presence_task = None   # a change from here on is in the next roster
+        try:
+            await self.emit("presence", {"agents": await self.presence.roster()}, room=ROOM)
+        except Exception:  # a lost roster is repaired by the next change; it must not end quietly
+            log.exception("could not send the presence roster")
+
+    async def close(self) -> None:
+        """At shutdown: a roster still waiting to go out has nobody left to hear it."""
+        task = self._presence_task
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
     # ---- sessions that end ----------------------------------------------------
 

@@ -49,9 +49,13 @@ def password_problem(password: str, username: str = "") -> Optional[str]:
         return f"passwords are limited to {MAX_LENGTH} characters"
     lowered = password.lower()
     common = _common()
-    if lowered in common or _core(password) in common and len(_core(password)) >= 4:
+    core = _core(password)
+    # The word under the decoration counts only when it is most of the password: "Password123!"
+    # is "password", but in "pw-130948272651" the random digits are the password, not "pw".
+    core_counts = len(core) >= 4 and 2 * len(core) >= len(password)
+    if lowered in common or core_counts and core in common:
         return "that password is too common; choose one that attackers would not try first"
-    if _is_sequence(password) or _is_sequence(_core(password) or password):
+    if _is_sequence(password) or core_counts and _is_sequence(core):
         return "that password is a simple pattern; choose something less predictable"
     if username and len(username) >= 3 and username.lower() in lowered:
         return "the password must not contain the username"

@@ -138,6 +138,12 @@ class Customer:
     replies: "asyncio.Queue[float]" = field(default_factory=asyncio.Queue)
 
 
+def socket_session() -> aiohttp.ClientSession:
+    """One HTTP session for many long-lived sockets: aiohttp's default connector allows 100
+    connections, so the 101st customer (or the REST post after 100 consoles) waited forever."""
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=60))
+
+
 async def webchat_load(url: str, customers: int, messages: int, think_min: float, think_max: float,
                        max_seconds: float, connect_concurrency: int = 50) -> Dict[str, Any]:
     """`customers` connected at once; each sends `messages` at a chat pace and times the bot's answer."""
@@ -147,7 +153,7 @@ async def webchat_load(url: str, customers: int, messages: int, think_min: float
     connect_ms: List[float] = []
     round_trips: List[float] = []
     failures: Dict[str, int] = {}
-    http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
+    http = socket_session()
     people = [Customer(i) for i in range(customers)]
     gate = asyncio.Semaphore(connect_concurrency)
 
@@ -235,7 +241,7 @@ async def handoff_latency(url: str, tokens: List[str], handoffs: int, max_second
     """100 consoles connected; a customer asks for a person; when does each console see the handoff?"""
     import socketio
 
-    http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
+    http = socket_session()
     consoles: List[Any] = []
     seen: List[List[float]] = [[] for _ in tokens]
 

@@ -44,7 +44,7 @@ from bot.channels.rest import RestChannel
 from bot.channels.wait_relay import WaitStatusRelay
 from bot.channels.webchat import WebChatChannel, WebChatNamespace
 from bot.conversation import ConversationFlow
-from bot.engine import BoundEngine, RasaEngine, TrackerBackend
+from bot.engine import BoundEngine, RasaEngine
 from bot.events import EventBus, EventName
 from bot.handoff import HandoffPolicy, PolicyConfig
 from bot.identity import IdentityVerifier
@@ -63,6 +63,7 @@ from bot.store import Store
 from bot.store.conversations import ConversationStore
 from bot.store.database import migrate
 from bot.tagging import Tagging
+from bot.tracker_backend import TrackerBackend
 from bot.training_data.project import RasaProject
 from bot.waiting.room import WaitConfig, WaitingRoom
 from bot.waiting.watch import WATCHED_EVENTS, QueueWatch
@@ -335,6 +336,7 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
         await channels.stop_all()
         await bus.drain_briefly(2.0)
         await bus.close()
+        await agents.close()
 
     async def on_cleanup(app: web.Application) -> None:
         if owns_engine:

@@ -62,6 +62,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app.on_startup.append(_seed_demo if args.demo else _check_accounts)
     app.on_startup.append(_report_model_when_loaded)
     print(f"Starting; the Rasa model {settings.model_path.name} loads in the background (20–30 s)…", flush=True)
+    # aiohttp logs a failed start-up's exception with a traceback on its way out; we say it in one line.
+    logging.getLogger("asyncio").addFilter(
+        lambda record: not record.getMessage().startswith("unhandled exception during asyncio.run() shutdown"))
     # run_app calls `print` once the socket listens, so the URLs appear only when they work.
     try:
         web.run_app(app, host=settings.host, port=settings.port, print=lambda _: _announce(app), access_log=None)
@@ -70,7 +73,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         _exit_if_threads_linger(exit_code=130)
         raise
+    except Exception as exc:  # start-up failed: say why in one line, and leave even if threads started
+        logging.getLogger("baton").debug("start-up failed", exc_info=True)
+        print(f"error: Baton could not start: {_start_up_problem(exc, settings)}", file=sys.stderr, flush=True)
+        _exit_if_threads_linger(exit_code=1)
+        return 1
     return 0
+
+
+def _start_up_problem(exc: BaseException, settings: Settings) -> str:
+    """The operator's next step, not a traceback: most failures here are a database or a file."""
+    from sqlalchemy.engine import make_url
+
+    text = f"{type(exc).__name__}: {exc}".strip()
+    if isinstance(exc, (ConnectionError, OSError)) or "connect" in text.lower():
+        url = make_url(settings.database_url)
+        where = url.render_as_string(hide_password=True)
+        return f"cannot reach the database {where} ({text}). Is it running? Set BATON_DATABASE_URL."
+    return text
 
 
 def _exit_if_threads_linger(exit_code: int, grace_seconds: float = 3.0) -> None:

@@ -12,18 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextvars
 import copy
 import logging
 import os
 import sys
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 from bot.domain import BotReply, NluParse
 from bot.entity_values import clean_entity_values
+from bot.tracker_backend import TrackerBackend, current_backend
 
 log = logging.getLogger(__name__)
 
@@ -46,36 +45,6 @@ class BotCrashed(BotFailure):
 
 class ModelLoadFailed(Exception):
     """A model to switch to could not be loaded or used; the running one stays."""
-
-
-@dataclass(eq=False)
-class TrackerBackend:
-    """Where one app keeps the bot's trackers: its event store, and the loop that store runs on."""
-
-    events: Any   # bot.store.trackers.TrackerEventStore
-    loop: asyncio.AbstractEventLoop
-    # Rasa's trackers between turns (bot.rasa_trackers): rebuilding one from its stored events
-    # every turn cost more than the turn's dialogue prediction.
-    trackers: Any = field(default_factory=lambda: _tracker_cache())
-
-    async def run(self, coro):
-        # Shielded on the server's loop: a bot call that times out must not cancel a database
-        # operation half-way, which would strand the pooled connection.
-        async def shielded():
-            return await asyncio.shield(coro)
-
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(shielded(), self.loop))
-
-
-def _tracker_cache():
-    from bot.tracker_cache import TrackerCache
-
-    return TrackerCache()
-
-
-# Set on the engine thread for the duration of one call: which app's database the trackers use.
-current_backend: "contextvars.ContextVar[Optional[TrackerBackend]]" = contextvars.ContextVar(
-    "baton_tracker_backend", default=None)
 
 
 def quiet_rasa_logging() -> None:

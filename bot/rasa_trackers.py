@@ -22,8 +22,8 @@ from typing import Any, Dict, Iterable, List, Optional, Text, Tuple
 from rasa.core.tracker_store import InMemoryTrackerStore, TrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.engine import TrackerBackend, current_backend
 from bot.store.trackers import TrackerConflict
+from bot.tracker_backend import TrackerBackend, current_backend
 
 log = logging.getLogger(__name__)
 
@@ -121,8 +121,13 @@ class BatonTrackerStore(TrackerStore):
             try:
                 await backend.run(backend.events.append(key, rows, new))
             except TrackerConflict:
+                # Someone appended first (typically: this turn ran past its time budget and the
+                # conversation was handed off meanwhile). The stored tracker stands. Raising would
+                # only make Rasa's FailSafeTrackerStore log an error and keep this stale tracker in
+                # an in-memory store that nothing ever empties.
                 backend.trackers.forget(key)
-                raise
+                log.warning("tracker %s changed during a late turn; that turn's %d events are dropped", key, len(new))
+                return
         backend.trackers.check_in(key, tracker, rows + len(new))
 
     async def keys(self) -> Iterable[Text]:

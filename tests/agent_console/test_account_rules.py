@@ -23,6 +23,12 @@ def test_a_long_uncommon_password_is_fine():
     assert password_problem("purple-kettle-on-the-stairs", "sam") is None
 
 
+@pytest.mark.parametrize("password", ["pw-130948272651", "xy-000000000017", "ab!9f0e1d2c3b4a5"])
+def test_random_characters_behind_a_short_prefix_are_not_a_pattern(password):
+    """The decoration rule looks under 'Password123!'; a short prefix is not the password's core."""
+    assert password_problem(password, "sam") is None
+
+
 def test_logins_are_throttled_per_account_and_per_address():
     throttle = LoginThrottle(failures_per_account=3, attempts_per_address=5)
     for _ in range(3):

@@ -95,3 +95,19 @@ async def test_serve_demo_prints_working_urls_and_logins(tmp_path: Path, model_p
         assert "Traceback" not in second.stderr
     finally:
         assert serve.stop() == 0, "\n".join(serve.lines)
+
+
+def test_serve_that_cannot_start_says_why_in_one_line_and_exits(tmp_path: Path, model_path: Path):
+    """A database that is not there: the operator reads the reason and gets the prompt back."""
+    port = free_port()
+    serve = ServeProcess("--port", str(port), "--model", str(model_path),
+                         "--database-url", f"postgresql+asyncpg://baton@127.0.0.1:{free_port()}/nowhere")
+    try:
+        code = serve.process.wait(120)
+    finally:
+        serve.stop()
+    time.sleep(0.2)   # let the reader drain
+    output = "\n".join(serve.lines)
+    assert code == 1, output
+    assert "error: Baton could not start: cannot reach the database" in output
+    assert "BATON_DATABASE_URL" in output and "Traceback" not in output

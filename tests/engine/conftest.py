@@ -57,6 +57,32 @@ def trained_ted_model() -> Path:
     return model
 
 
+def trained_diet_model() -> Path:
+    """The stock DIET pipeline (benchmarks/nlu/baseline_config.yml) with few epochs and the rules.
+
+    Production uses the TF-IDF classifier, but a shop may keep DIET: its batched prediction is
+    checked against Rasa's own on a model that has one.
+    """
+    model = CACHE / f"diet-{data_fingerprint()}.tar.gz"
+    if model.is_file():
+        return model
+    CACHE.mkdir(parents=True, exist_ok=True)
+    config = yaml.safe_load((PROJECT_ROOT / "benchmarks" / "nlu" / "baseline_config.yml").read_text())
+    for component in config["pipeline"]:
+        if component["name"] == "DIETClassifier":
+            component["epochs"] = 5
+    config["policies"] = [{"name": "RulePolicy", "core_fallback_threshold": 0.3, "enable_fallback_prediction": True}]
+    with tempfile.TemporaryDirectory(prefix="baton-diet-data-") as tmp:
+        for name in ("domain.yml", "nlu.yml", "rules.yml"):
+            (Path(tmp) / name).write_text((DATA / name).read_text())
+        (Path(tmp) / "config-diet.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+        subprocess.run([sys.executable, "-c",
+                        "import sys; from pathlib import Path; from bot.training import train; "
+                        "train(Path(sys.argv[1]), Path(sys.argv[2]), 'config-diet.yml')", tmp, str(model)],
+                       cwd=PROJECT_ROOT, check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    return model
+
+
 def load_agent(path: Path):
     from rasa.core.agent import Agent
 
@@ -69,3 +95,8 @@ def load_agent(path: Path):
 @pytest.fixture(scope="session")
 def ted_model_path() -> Path:
     return trained_ted_model()
+
+
+@pytest.fixture(scope="session")
+def diet_model_path() -> Path:
+    return trained_diet_model()

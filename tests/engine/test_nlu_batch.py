@@ -50,12 +50,11 @@ def assert_same(ours: Any, rasas: Any, where: str = "parse") -> None:
         assert ours == rasas, f"{where}: {ours!r} != {rasas!r}"
 
 
-@pytest.fixture(scope="module")
-def rasa_parses(model_path):
+def parses_by_rasa(model: Any) -> List[Any]:
     """Rasa's own answer for every text, from an untouched processor."""
     from rasa.core.channels.channel import UserMessage
 
-    processor = load_agent(model_path).processor
+    processor = load_agent(model).processor
 
     async def parse_all():
         return [await processor.parse_message(UserMessage(text)) for text in texts()]
@@ -64,11 +63,32 @@ def rasa_parses(model_path):
 
 
 @pytest.fixture(scope="module")
-def batched_processor(model_path):
+def rasa_parses(diet_model_path):
+    return parses_by_rasa(diet_model_path)
+
+
+@pytest.fixture(scope="module")
+def fast_rasa_parses(model_path):
+    return parses_by_rasa(model_path)
+
+
+@pytest.fixture(scope="module")
+def batched_processor(diet_model_path):
+    processor = load_agent(diet_model_path).processor
+    rasa_graph.install(processor)
+    assert nlu_batch.batch_diet(processor) == 1, "the stock pipeline has one DIETClassifier"
+    return processor
+
+
+def test_the_production_pipeline_parses_lists_as_rasa_does(model_path, fast_rasa_parses):
+    """The TF-IDF pipeline is not patched; through the planned runner a list still parses as one by one."""
     processor = load_agent(model_path).processor
     rasa_graph.install(processor)
-    assert nlu_batch.batch_diet(processor) == 1, "the fast config has one DIETClassifier"
-    return processor
+    assert nlu_batch.batch_diet(processor) == 0
+    ours = nlu_batch.parse_batch(processor, texts())
+    assert len(ours) == len(fast_rasa_parses)
+    for text, mine, theirs in zip(texts(), ours, fast_rasa_parses):
+        assert_same(mine, theirs, f"parse of {text!r}")
 
 
 def test_a_batch_parses_every_message_as_rasa_does(rasa_parses, batched_processor):
@@ -117,13 +137,13 @@ def test_messages_without_features_keep_their_place(batched_processor):
                 assert_same(mine.get(key), theirs.get(key), f"{key} of {text!r} (stripped {stripped})")
 
 
-async def test_the_engine_parses_concurrent_messages_together_with_rasas_results(engine, rasa_parses):
+async def test_the_engine_parses_concurrent_messages_together_with_rasas_results(engine, fast_rasa_parses):
     all_texts = texts()[:120]
     before = engine._parses.batches
     ours = await asyncio.gather(*[engine.parse(text) for text in all_texts])
     batches = engine._parses.batches - before
     assert batches < len(all_texts), "concurrent messages were parsed one by one"
-    for text, mine, theirs in zip(all_texts, ours, rasa_parses):
+    for text, mine, theirs in zip(all_texts, ours, fast_rasa_parses):
         assert mine.text == text
         assert mine.intent == theirs["intent"]["name"]
         assert math.isclose(mine.confidence, theirs["intent"]["confidence"], abs_tol=TOLERANCE)

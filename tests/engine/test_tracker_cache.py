@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 
-from bot.engine import BoundEngine, TrackerBackend
+from bot.engine import BoundEngine
 from bot.store import Store
 from bot.store.database import migrate
+from bot.tracker_backend import TrackerBackend
 from bot.tracker_cache import TrackerCache
 
 
@@ -60,5 +61,30 @@ async def test_turns_use_the_cached_tracker_and_a_restart_rebuilds_the_same_one(
         assert await restarted.respond(key, await restarted.parse("how long does delivery take?"))
         again = [json.loads(row) for row in await store.trackers.load(key)]
         assert again[:len(stored)] == stored and len(again) > len(stored)
+    finally:
+        await store.close()
+
+
+async def test_a_turn_that_lost_a_race_is_dropped_and_the_stored_tracker_stands(engine, tmp_path, caplog):
+    """Two holders of one conversation's tracker (a late turn, another worker): the first save wins."""
+    url = f"sqlite+aiosqlite:///{tmp_path}/race.db"
+    await migrate(url)
+    store = Store.open(url)
+    try:
+        loop = asyncio.get_running_loop()
+        first = BoundEngine(engine, TrackerBackend(store.trackers, loop))
+        second = BoundEngine(engine, TrackerBackend(store.trackers, loop))
+        key = "conversation-race-test"
+        assert await first.respond(key, await first.parse("hi"))          # first caches its tracker
+        assert await second.respond(key, await second.parse("thanks"))    # second appends meanwhile
+        stored = await store.trackers.load(key)
+        # first's cached tracker is stale now; its turn still answers, but its events are not stored
+        assert await first.respond(key, await first.parse("where is my order 12345?"))
+        assert await store.trackers.load(key) == stored
+        assert "dropped" in caplog.text and "Falling back" not in caplog.text
+        # the next turn rebuilds from the database and appends after what is stored
+        assert await first.respond(key, await first.parse("how long does delivery take?"))
+        after = await store.trackers.load(key)
+        assert after[:len(stored)] == stored and len(after) > len(stored)
     finally:
         await store.close()
