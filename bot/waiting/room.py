@@ -188,7 +188,7 @@ class WaitingRoom:
         elif availability.agents_online == 0:
             detail = texts.fill(texts.handoff_nobody_online, position)
         else:
-            detail = f"You are number {position} in the queue{texts.estimate_clause(wait)}."
+            detail = texts.fill(texts.waiting_detail, position, estimate=texts.estimate_clause(wait))
         return WaitStatus(conversation_id, "waiting", position, wait, availability.open, availability.agents_online,
                           offer, row.left_message_at is not None,
                           texts.waiting_headline if availability.staffed else texts.unavailable_headline, detail)

@@ -35,6 +35,7 @@ class WaitTexts:
     message_left: str = "Thanks, we have your message. We'll answer at {email}."
     # The widget's waiting state (header and banner).
     waiting_headline: str = "Waiting for a person"
+    waiting_detail: str = "You are number {position} in the queue{estimate}."
     unavailable_headline: str = "Nobody is available right now"
     assigned_headline: str = "{agent} is here to help"
     connecting_headline: str = "Connecting you with a person…"

@@ -10,7 +10,7 @@ const DAYS = [['mon', 'Monday'], ['tue', 'Tuesday'], ['wed', 'Wednesday'], ['thu
 // The sentences a waiting customer reads that admins most often reword (all are settable over the API).
 const TEXTS = [['handoff', 'Handoff, someone is in'], ['handoff_nobody_online', 'Handoff, nobody online'],
   ['handoff_closed', 'Handoff, outside business hours'], ['long_wait_offer', 'After the maximum wait'],
-  ['waiting_headline', 'Widget header while waiting']];
+  ['waiting_headline', 'Widget header while waiting'], ['waiting_detail', 'Widget banner while waiting']];
 let loaded = null;
 
 function field(label, input) {
