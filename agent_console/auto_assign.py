@@ -13,12 +13,15 @@ log = logging.getLogger(__name__)
 
 
 class AutoAssigner:
-    def __init__(self, presence: Presence, accounts: Accounts, actions: AgentActions) -> None:
+    def __init__(self, presence: Presence, accounts: Accounts, actions: AgentActions, enabled: bool = True) -> None:
         self.presence = presence
         self.accounts = accounts
         self.actions = actions
+        self.enabled = enabled   # admins switch it in the console (bot/operations_settings.py), live
 
     async def __call__(self, event: DomainEvent) -> None:
+        if not self.enabled:
+            return
         agent_id = await self.presence.least_busy_agent()
         if agent_id is None:
             return  # everyone is full or away: it waits in the queue

@@ -28,6 +28,7 @@ HANDOFF_REASON_LABELS: Mapping[HandoffReason, str] = {
     HandoffReason.BOT_ERROR: "Bot error",
     HandoffReason.BOT_TIMEOUT: "Bot timed out",
     HandoffReason.BOT_UNAVAILABLE: "Bot unavailable",
+    HandoffReason.AGENT_TAKEOVER: "Taken over by an agent",
 }
 
 

@@ -174,6 +174,9 @@ class AgentNamespace(SafeNamespace):
             return user
         try:
             conversation_id = parse(ConversationRef, data).conversation_id
+            if user.role in AGENT_ROLES:
+                # Given to this agent (a transfer, auto-assignment): opening it is when the customer is told.
+                await self.deps.actions.announce(conversation_id, user)
             summary = await self.conversations.summary(conversation_id)
         except BadRequest as exc:
             return failure(exc.code, exc.message)

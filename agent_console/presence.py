@@ -39,6 +39,13 @@ class Presence:
         return [{**u.as_json(), "presence": self.status_of(u.id), "active_conversations": counts.get(u.id, 0)}
                 for u in users]
 
+    async def agents_online(self) -> int:
+        """People who take conversations and are online now (the waiting room tells customers)."""
+        if not any(status == "online" for status in self._status.values()):
+            return 0   # nobody connected: no database round trip
+        roles = {r.value for r in AGENT_ROLES}
+        return sum(1 for a in await self.roster() if a["presence"] == "online" and a["role"] in roles)
+
     async def least_busy_agent(self) -> Optional[int]:
         """The online agent with the most free capacity, for auto-assignment."""
         roster = await self.roster()

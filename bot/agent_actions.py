@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, Optional
 
-from bot.domain import AGENT_ROLES, ConversationStatus, Role, SenderKind
+from bot.domain import AGENT_ROLES, ConversationStatus, HandoffReason, Role, SenderKind
 from bot.engine import BotFailure
 from bot.events import DomainEvent, EventBus, EventName
+from bot.ratings import RatingQuestion
 from bot.state_machine import InvalidTransition, Transition
 from bot.store.accounts import AccountStore
 from bot.store.conversations import ConversationStore, MessageDraft, NotFound
@@ -47,30 +48,76 @@ ReplyGuard = Callable[[ConversationRecord], Awaitable[Optional[str]]]
 
 class AgentActions:
     def __init__(self, conversations: ConversationStore, accounts: AccountStore, bot: Any, bus: EventBus,
-                 reply_guard: Optional[ReplyGuard] = None) -> None:
+                 reply_guard: Optional[ReplyGuard] = None,
+                 rating_channels: Callable[[str], bool] = lambda channel: False) -> None:
         self.conversations = conversations
         self.accounts = accounts
         self.bot = bot
         self.bus = bus
         self.reply_guard = reply_guard
+        self.rating_channels = rating_channels   # channel name → can show the rating question
+        self.rating_question = RatingQuestion()
 
     async def claim(self, conversation_id: int, actor: UserView) -> ConversationView:
         self._may_take(actor)
-        _, notices = await self._transition(conversation_id, Transition.CLAIM, {"assignee_id": actor.id},
+        _, notices = await self._transition(conversation_id, Transition.CLAIM,
+                                            {"assignee_id": actor.id, "announced_assignee_id": actor.id},
                                             self._joined(actor), conflict="already_claimed")
         self.bus.publish(DomainEvent(EventName.ASSIGNED, conversation_id, tuple(notices), actor_id=actor.id,
                                      data={"assignee_id": actor.id, "transfer": False}))
         return await self.conversations.summary(conversation_id)
 
+    async def take_over(self, conversation_id: int, actor: UserView) -> ConversationView:
+        """Step into a conversation the bot is still handling: the bot goes silent at once.
+
+        One transition (bot → assigned) through the state machine: a bot turn that is running now
+        finds the conversation taken when it stores its replies, and drops them (the store checks
+        the status in the same transaction). The reason is recorded as `agent_takeover`.
+        """
+        self._may_take(actor)
+        conversation, notices = await self._transition(
+            conversation_id, Transition.TAKE_OVER,
+            {"assignee_id": actor.id, "announced_assignee_id": actor.id,
+             "handoff_reason": HandoffReason.AGENT_TAKEOVER.value,
+             "handoff_detail": f"{actor.name} took over from the bot", "handoff_message_id": None,
+             "priority": 0, "queued_at": None, "consecutive_misses": 0},
+            self._joined(actor), conflict="not_with_bot")
+        try:
+            await self.bot.pause(conversation.tracker_key)
+        except BotFailure as exc:
+            log.warning("bot could not pause conversation %s: %s", conversation_id, exc)
+        self.bus.publish(DomainEvent(EventName.ASSIGNED, conversation_id, tuple(notices), actor_id=actor.id,
+                                     data={"assignee_id": actor.id, "transfer": False, "takeover": True,
+                                           "channel": conversation.channel}))
+        return await self.conversations.summary(conversation_id)
+
     async def assign(self, conversation_id: int, agent: UserView, by: Optional[UserView] = None) -> ConversationView:
-        """Give a queued or assigned conversation to `agent` (auto-assignment and transfers)."""
+        """Give a queued or assigned conversation to `agent` (auto-assignment and transfers).
+
+        The customer is not told yet: the agent may be away. They hear "transferred to …" (or
+        "… joined") when that agent opens the conversation or writes (`announce`).
+        """
         self._may_take(agent)
-        _, notices = await self._transition(conversation_id, Transition.TRANSFER, {"assignee_id": agent.id},
-                                            self._joined(agent))
-        self.bus.publish(DomainEvent(EventName.ASSIGNED, conversation_id, tuple(notices),
-                                     actor_id=by.id if by else None,
+        await self._transition(conversation_id, Transition.TRANSFER, {"assignee_id": agent.id})
+        self.bus.publish(DomainEvent(EventName.ASSIGNED, conversation_id, actor_id=by.id if by else None,
                                      data={"assignee_id": agent.id, "transfer": by is not None}))
         return await self.conversations.summary(conversation_id)
+
+    async def announce(self, conversation_id: int, actor: UserView) -> Optional[MessageView]:
+        """The assignee opened (or answers) a conversation given to them: now the customer is told.
+
+        Once per assignee (a compare-and-set in the store), whoever opens it how often.
+        """
+        try:
+            notice = await self.conversations.announce_assignee(
+                conversation_id, actor.id, MessageDraft(SenderKind.SYSTEM, f"You've been transferred to {actor.name}.",
+                                                        agent_id=actor.id), self._joined(actor))
+        except NotFound:
+            return None
+        if notice is not None:
+            self.bus.publish(DomainEvent(EventName.AGENT_JOINED, conversation_id, (notice,), actor_id=actor.id,
+                                         data={"assignee_id": actor.id}))
+        return notice
 
     async def transfer(self, conversation_id: int, to_agent_id: int, actor: UserView) -> ConversationView:
         conversation = await self._get(conversation_id)
@@ -98,6 +145,8 @@ class AgentActions:
                               f"the conversation is {conversation.status.value}; claim it before replying")
         elif conversation.assignee_id != actor.id and actor.role is not Role.ADMIN:
             raise ActionError("not_assignee", "another agent owns this conversation", 403)
+        else:
+            await self.announce(conversation_id, actor)   # given to them and answered before opened
         [message] = await self.conversations.add_messages(conversation_id, [
             MessageDraft(SenderKind.AGENT, text, agent_id=actor.id)])
         try:
@@ -118,19 +167,50 @@ class AgentActions:
     async def hand_back(self, conversation_id: int, actor: UserView) -> ConversationView:
         await self._owned_or_admin(conversation_id, actor)
         conversation, notices = await self._transition(
-            conversation_id, Transition.HAND_BACK, {"assignee_id": None, "consecutive_misses": 0},
+            conversation_id, Transition.HAND_BACK, {"assignee_id": None, "announced_assignee_id": None,
+                                                    "consecutive_misses": 0},
             MessageDraft(SenderKind.SYSTEM, HANDED_BACK_TEXT))
         await self._resume_bot(conversation)
         self.bus.publish(DomainEvent(EventName.HANDED_BACK, conversation_id, tuple(notices), actor_id=actor.id))
         return await self.conversations.summary(conversation_id)
 
-    async def resolve(self, conversation_id: int, actor: UserView) -> ConversationView:
-        await self._owned_or_admin(conversation_id, actor)
-        conversation, _ = await self._transition(conversation_id, Transition.RESOLVE,
-                                                 {"resolved_at": datetime.now(timezone.utc)})
+    async def resolve(self, conversation_id: int, actor: UserView, closing_message: Any = None,
+                      ask_rating: bool = False) -> ConversationView:
+        """Close the conversation, optionally with a last word to the customer and the rating question.
+
+        The closing message is an ordinary reply (stored, delivered); the question is asked only on
+        channels that can show it (the web widget), about the agent who had the conversation.
+        """
+        current = await self._owned_or_admin(conversation_id, actor)
+        text = self._clean(closing_message) if closing_message not in (None, "") else None
+        if text and self.reply_guard is not None and current.status is not ConversationStatus.RESOLVED:
+            refusal = await self.reply_guard(current)
+            if refusal:
+                raise ActionError("channel_refused", refusal, 409)
+        question = None
+        if ask_rating and self.rating_channels(current.channel):
+            question = self.rating_question.draft(current.assignee_id or actor.id)
+        conversation, notices = await self._transition(conversation_id, Transition.RESOLVE,
+                                                       {"resolved_at": datetime.now(timezone.utc)},
+                                                       self._closing(actor, text))
         await self._resume_bot(conversation)
-        self.bus.publish(DomainEvent(EventName.RESOLVED, conversation_id, actor_id=actor.id))
+        if text:
+            try:
+                await self.bot.record_agent_message(conversation.tracker_key, text, actor.name)
+            except BotFailure as exc:
+                log.warning("bot will not see the closing message: %s", exc)
+            self.bus.publish(DomainEvent(EventName.AGENT_REPLIED, conversation_id, tuple(notices),
+                                         actor_id=actor.id))
+        asked = await self.conversations.add_messages(conversation_id, [question]) if question else []
+        self.bus.publish(DomainEvent(EventName.RESOLVED, conversation_id, tuple(asked), actor_id=actor.id,
+                                     data={"assignee_id": current.assignee_id, "closing_message": bool(text),
+                                           "rating_asked": bool(asked), "channel": current.channel}))
         return await self.conversations.summary(conversation_id)
+
+    @staticmethod
+    def _closing(actor: UserView, text: Optional[str]) -> Optional[MessageDraft]:
+        # Stored with the transition: the resolve and its last word succeed or fail together.
+        return MessageDraft(SenderKind.AGENT, text, agent_id=actor.id) if text else None
 
     async def typing(self, conversation_id: int, actor: UserView, typing: bool) -> None:
         await self._get(conversation_id)
@@ -171,11 +251,12 @@ class AgentActions:
         except NotFound:
             raise ActionError("not_found", f"no conversation {conversation_id}", 404)
 
-    async def _owned_or_admin(self, conversation_id: int, actor: UserView) -> None:
+    async def _owned_or_admin(self, conversation_id: int, actor: UserView) -> ConversationRecord:
         conversation = await self._get(conversation_id)
         if (conversation.status is ConversationStatus.ASSIGNED
                 and conversation.assignee_id != actor.id and actor.role is not Role.ADMIN):
             raise ActionError("not_assignee", "another agent owns this conversation", 403)
+        return conversation
 
     @staticmethod
     def _clean(text: Any) -> str:

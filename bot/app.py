@@ -19,6 +19,9 @@ from aiohttp import web
 from agent_console import api as console_api
 from agent_console import training_api
 from agent_console import client_config
+from agent_console import admin_api
+from agent_console import operations_api
+from agent_console import reports_api
 from agent_console import web_routes
 from agent_console.accounts import Accounts
 from agent_console.actions import ActionDeps
@@ -38,6 +41,7 @@ from bot.channels.delivery import (
 )
 from bot.channels.providers import ProviderDeps, provider_channels
 from bot.channels.rest import RestChannel
+from bot.channels.wait_relay import WaitStatusRelay
 from bot.channels.webchat import WebChatChannel, WebChatNamespace
 from bot.conversation import ConversationFlow
 from bot.custom_actions import ActionRunner, verified_identity
@@ -47,7 +51,11 @@ from bot.handoff import HandoffPolicy, PolicyConfig
 from bot.identity import IdentityVerifier
 from bot.labelling import Labelling
 from bot.live_settings import LiveSettings
+from bot.ratings import Ratings
 from bot.model_training import ModelActivation, TrainingJobs
+from bot.operations_settings import OperationsSettings
+from bot.reporting.listener import REPORTED_EVENTS, ReportingListener
+from bot.reporting.reports import Reports
 from bot.review_inbox import ReviewInbox
 from bot.sessions import SessionSigner
 from bot.settings import Settings
@@ -55,8 +63,11 @@ from bot.socketio_safety import SafePacket
 from bot.store import Store
 from bot.store.conversations import ConversationStore
 from bot.store.database import migrate
+from bot.tagging import Tagging
 from bot.tracker_backend import TrackerBackend
 from bot.training_data.project import RasaProject
+from bot.waiting.room import WaitConfig, WaitingRoom
+from bot.waiting.watch import WATCHED_EVENTS, QueueWatch
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +99,9 @@ class Services:
     training: TrainingJobs
     activation: ModelActivation
     live_settings: LiveSettings
+    waiting_room: Optional[WaitingRoom] = None
+    reports: Optional[Reports] = None
+    operations: Optional[OperationsSettings] = None
 
 
 def _cors_origins(settings: Settings) -> Any:
@@ -195,10 +209,12 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
         channel = channels.get(conversation.channel)
         return await channel.agent_reply_refusal(conversation.id) if channel is not None else None
 
-    actions = AgentActions(conversations, store.accounts, bot, bus, reply_guard=reply_guard)
+    actions = AgentActions(conversations, store.accounts, bot, bus, reply_guard=reply_guard,
+                           rating_channels=lambda name: getattr(channels.get(name), "shows_rating", False))
     labelling = Labelling(conversations, bus, lambda: raw_engine.intents)
-    action_deps = ActionDeps(actions, labelling)
     presence = Presence(accounts, conversations)
+    tagging = Tagging(store.tags, bus, settings.tag_rules)
+    action_deps = ActionDeps(actions, labelling, presence, tagging)
     crm = _context_provider(settings, store)
     customer_context = CustomerContext(conversations, crm, bot)
     action_runner = ActionRunner(settings.actions_packages, crm, verified_identity(conversations),
@@ -235,8 +251,23 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
     bus.subscribe(ConsoleBroadcaster(agents, conversations))
     bus.subscribe(OutboundDelivery(identity_cache, channels, store.outbox, worker), *DELIVERED_EVENTS)
     bus.subscribe(TypingRelay(identity_cache, channels), EventName.TYPING)
-    if settings.auto_assign:
-        bus.subscribe(AutoAssigner(presence, accounts, actions), EventName.HANDED_OFF)
+    auto_assigner = AutoAssigner(presence, accounts, actions, enabled=settings.auto_assign)
+    bus.subscribe(auto_assigner, EventName.HANDED_OFF)   # switched on and off live (operations settings)
+    # The customer's wait: what they are told while they wait for a person (bot/waiting).
+    waiting_room = WaitingRoom(store.waiting, store.reporting, conversations, bus, presence.agents_online,
+                               lambda name: getattr(channels.get(name), "shows_wait_status", False),
+                               WaitConfig.from_settings(settings))
+    flow.handoff_notice = waiting_room.handoff_notice
+    webchat.waiting = waiting_room
+    webchat.ratings = Ratings(store.ratings, bus)
+    queue_watch = QueueWatch(waiting_room, settings.wait_check_seconds)
+    bus.subscribe(queue_watch, *WATCHED_EVENTS)
+    bus.subscribe(WaitStatusRelay(identity_cache, channels), EventName.WAIT_UPDATED)
+    bus.subscribe(ReportingListener(store.reporting), *REPORTED_EVENTS)
+    bus.subscribe(tagging, EventName.MESSAGE_RECEIVED)   # rules: intent → tag
+    operations = OperationsSettings(OperationsSettings.base_from(settings), store.settings, waiting_room, tagging,
+                                    auto_assigner, bus)
+    webchat.widget_defaults = operations.widget_defaults
 
     services = Services(settings=settings, store=store, conversations=conversations, engine=bot, bus=bus,
                         flow=flow, actions=actions, labelling=labelling, action_deps=action_deps,
@@ -245,9 +276,12 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
                         login_throttle=LoginThrottle(settings.login_failures_per_account, 900.0,
                                                      settings.login_attempts_per_minute_per_address, 60.0),
                         outbox_worker=worker, project=project, review_inbox=review_inbox, training=training,
-                        activation=activation, live_settings=live_settings)
+                        activation=activation, live_settings=live_settings, waiting_room=waiting_room,
+                        reports=Reports(store.reporting, store.ratings, store.accounts, settings.business_timezone),
+                        operations=operations)
 
-    app = web.Application(middlewares=[web_routes.security_headers, origin_guard, console_api.bad_requests],
+    app = web.Application(middlewares=[web_routes.security_headers, origin_guard, console_api.bad_requests,
+                                       admin_api.audit_admin_changes],
                           client_max_size=settings.max_body_bytes + 1024)
     app["services"] = services
     sio.attach(app)
@@ -257,6 +291,9 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
     console_api.add_routes(app)
     training_api.add_routes(app)
     client_config.add_routes(app)
+    operations_api.add_routes(app)
+    reports_api.add_routes(app)
+    admin_api.add_routes(app)
     web_routes.add_routes(app)
     app.router.add_get("/healthz", health)
     app.router.add_get("/readyz", ready)
@@ -267,6 +304,7 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
         await accounts.ensure_api_user()
         bot.backend = TrackerBackend(store.trackers, asyncio.get_running_loop(), actions=action_runner)
         await live_settings.load()
+        await operations.load()
         await store.models.abandon_unfinished()
         if owns_engine:
             active = await store.models.active()
@@ -276,8 +314,10 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
             raw_engine.start()
             activation.start()
         live_settings.start()
+        operations.start()
         await channels.start_all()
         worker.start()
+        queue_watch.start()
         app["recovery"] = asyncio.get_running_loop().create_task(_finish_interrupted_turns(services))
         if wait_for_model:
             await raw_engine.wait_ready(settings.model_wait_seconds)
@@ -296,6 +336,8 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
         await training.stop()
         await activation.stop()
         await live_settings.stop()
+        await operations.stop()
+        await queue_watch.stop()
         await worker.stop()
         await channels.stop_all()
         await bus.drain_briefly(2.0)

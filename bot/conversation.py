@@ -13,7 +13,7 @@ import asyncio
 import logging
 import weakref
 from dataclasses import dataclass, replace
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
 from bot.domain import (
     AwaitedSlot, BotReply, ConversationStatus, HandoffDecision, InboundMessage, NluParse, SenderKind, Verdict,
@@ -68,6 +68,8 @@ class ConversationFlow:
         # One turn at a time per customer: a second message waits for the first's answer.
         self._locks: "weakref.WeakValueDictionary[tuple, asyncio.Lock]" = weakref.WeakValueDictionary()
         self._pending: set = set()   # turns running in the background (accept)
+        # Set by the app to the waiting room's: what a handoff tells the customer (who is in, how long).
+        self.handoff_notice: Optional[Callable[[], Awaitable[Any]]] = None
 
     def _lock(self, channel: str, external_id: str) -> asyncio.Lock:
         key = (channel, external_id)
@@ -107,8 +109,8 @@ class ConversationFlow:
 
     async def _later(self, stored: StoredInbound, inbound: InboundMessage) -> None:
         async with self._lock(inbound.channel, inbound.external_id):
+            self._opened(stored)
             if stored.reopened:
-                self.bus.publish(DomainEvent(EventName.CONVERSATION_REOPENED, stored.conversation.id))
                 await self._safely(self.bot.resume(stored.conversation.tracker_key))
             # The conversation may have moved since the message was stored (an agent claimed it).
             current = await self.conversations.get(stored.conversation.id)
@@ -152,10 +154,18 @@ class ConversationFlow:
                           status=duplicate.conversation.status)
 
     async def _start(self, stored: StoredInbound, inbound: InboundMessage) -> TurnResult:
+        self._opened(stored)
         if stored.reopened:
-            self.bus.publish(DomainEvent(EventName.CONVERSATION_REOPENED, stored.conversation.id))
             await self._safely(self.bot.resume(stored.conversation.tracker_key))
         return await self._turn(stored.conversation, stored.message, inbound.metadata, live=True)
+
+    def _opened(self, stored: StoredInbound) -> None:
+        """A new conversation, or a resolved one the customer came back to (reports count both)."""
+        channel = {"channel": stored.conversation.channel}
+        if stored.created:
+            self.bus.publish(DomainEvent(EventName.CONVERSATION_OPENED, stored.conversation.id, data=channel))
+        elif stored.reopened:
+            self.bus.publish(DomainEvent(EventName.CONVERSATION_REOPENED, stored.conversation.id, data=channel))
 
     async def _turn(self, conversation: ConversationRecord, message: MessageView, metadata: Dict[str, Any],
                     live: bool, duplicate: bool = False) -> TurnResult:
@@ -264,9 +274,17 @@ class ConversationFlow:
                         parse: Optional[NluParse], metadata: Dict[str, Any], live: bool,
                         duplicate: bool) -> TurnResult:
         reason = decision.reason.value if decision.reason else None
+        notice, offers_message = HANDOFF_TEXT, False
+        if self.handoff_notice is not None:
+            try:
+                told = await self.handoff_notice()
+                notice, offers_message = told.text, told.offers_message
+            except Exception:
+                log.exception("the waiting room could not word the handoff; using the plain notice")
         outcome = await self.conversations.finish_turn(
             conversation, message.id, message.nlu,
-            handoff=HandoffWrite(reason, decision.detail, decision.priority, HANDOFF_TEXT), review_reason=reason)
+            handoff=HandoffWrite(reason, decision.detail, decision.priority, notice, offers_message),
+            review_reason=reason)
         self._queue_for_review(conversation.id, message, reason)
         if not outcome.handed_off:
             # Someone (an agent) moved it meanwhile; it is already in human hands.
@@ -279,7 +297,7 @@ class ConversationFlow:
             await self._safely(self.bot.pause(key))
         self.bus.publish(DomainEvent(EventName.HANDED_OFF, conversation.id, tuple(outcome.messages),
                                      data={"reason": reason, "queue_position": outcome.queue_position,
-                                           "live": live}))
+                                           "live": live, "channel": conversation.channel}))
         return TurnResult(conversation.id, message.id, outcome.messages, duplicate=duplicate, decision=decision,
                           status=ConversationStatus.QUEUED)
 

@@ -52,6 +52,7 @@ class HandoffReason(str, enum.Enum):
     BOT_ERROR = "bot_error"
     BOT_TIMEOUT = "bot_timeout"
     BOT_UNAVAILABLE = "bot_unavailable"
+    AGENT_TAKEOVER = "agent_takeover"    # not the policy's: an agent stepped into a live bot conversation
 
 
 class Verdict(str, enum.Enum):
@@ -157,6 +158,8 @@ class OutboundMessage:
     custom: Optional[Dict[str, Any]] = None
     agent_name: Optional[str] = None
     in_reply_to_id: Optional[int] = None
+    # The satisfaction question, for channels that show it as a control; the text says it for the rest.
+    rating_request: Optional[Dict[str, Any]] = None
 
     @classmethod
     def from_view(cls, view) -> "OutboundMessage":
@@ -165,7 +168,7 @@ class OutboundMessage:
                    text=view.text or "", buttons=list(payload.get("buttons") or []),
                    image=payload.get("image"), custom=payload.get("custom"),
                    agent_name=view.agent.display_name if view.agent else None,
-                   in_reply_to_id=view.in_reply_to_id)
+                   in_reply_to_id=view.in_reply_to_id, rating_request=payload.get("rating_request"))
 
 
 @dataclass(frozen=True)

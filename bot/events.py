@@ -23,10 +23,12 @@ log = logging.getLogger(__name__)
 
 class EventName(str, enum.Enum):
     MESSAGE_RECEIVED = "message_received"    # a customer wrote (messages: theirs, with what the bot understood)
+    CONVERSATION_OPENED = "opened"           # a customer's first message started a conversation
     CONVERSATION_REOPENED = "reopened"       # a customer wrote again after it was resolved; the bot has it
     BOT_REPLIED = "bot_replied"              # messages: the bot's replies; data: verdict
     HANDED_OFF = "handed_off"                # bot → queue; data: reason, queue_position; messages: the notice
     ASSIGNED = "assigned"                    # claim, auto-assignment or transfer; actor_id, data: assignee_id
+    AGENT_JOINED = "agent_joined"            # the assignee opened a conversation given to them; messages: the notice
     AGENT_REPLIED = "agent_replied"
     NOTE_ADDED = "note_added"
     HANDED_BACK = "handed_back"              # person → bot; messages: the notice
@@ -38,6 +40,12 @@ class EventName(str, enum.Enum):
     MESSAGE_REVIEWED = "message_reviewed"    # a trainer confirmed, relabelled, marked or dismissed messages
     MODEL_CHANGED = "model_changed"          # training progress, a new version, an activation (conversation 0)
     SETTINGS_CHANGED = "settings_changed"    # handoff settings changed in the console (conversation 0)
+    OPERATIONS_CHANGED = "operations_changed"  # operations settings changed in the console (conversation 0)
+    WAIT_UPDATED = "wait_updated"            # a waiting customer's place, estimate or availability changed; data: status
+    WAIT_NOTICE = "wait_notice"              # a notice for a waiting customer (ack, worse place, offer); messages
+    MESSAGE_LEFT = "message_left"            # a waiting customer left an e-mail address for an answer; data: email
+    TAGGED = "tagged"                        # a tag was added or removed; data: tag, added, source (agent | rule)
+    RATED = "rated"                          # a customer answered the satisfaction question; data: score, agent_id
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,12 @@ class LiveSettings:
         self._applied = dict(overrides)
 
     async def load(self) -> None:
-        self._apply(await self.store.overrides())
+        self._apply(self._own(await self.store.overrides()))
+
+    @staticmethod
+    def _own(overrides: Dict[str, Any]) -> Dict[str, Any]:
+        """Only the handoff settings: other settings (operations) share the table."""
+        return {k: v for k, v in overrides.items() if k in VALIDATORS}
 
     async def update(self, user: UserView, changes: Dict[str, Any]) -> Dict[str, Any]:
         unknown = sorted(set(changes) - set(VALIDATORS))
@@ -121,7 +126,7 @@ class LiveSettings:
         while True:
             await asyncio.sleep(self.refresh_seconds)
             try:
-                overrides = await asyncio.shield(self.store.overrides())
+                overrides = self._own(await asyncio.shield(self.store.overrides()))
             except Exception:
                 log.exception("could not refresh settings")
                 continue

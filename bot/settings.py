@@ -109,6 +109,20 @@ class Settings(BaseSettings):
     action_timeout_seconds: float = 4.0
     crm_timeout_seconds: float = 3.0
 
+    # The customer's wait (bot/waiting). Business hours as {"mon": "09:00-17:00", …} in
+    # business_timezone; none means always open. Outside them, or with nobody online, customers are
+    # told so and offered to leave a message; so are customers who waited max_wait_seconds.
+    business_hours: Dict[str, str] = Field(default_factory=dict)
+    business_timezone: str = "UTC"
+    max_wait_seconds: float = 600.0
+    wait_notice_interval_seconds: float = 180.0   # "still waiting" notices on SMS, e-mail…: at most this often
+    wait_check_seconds: float = 15.0              # how often long waits and agents' availability are looked at
+    wait_estimate_samples: int = 20               # estimates come from the latest claims…
+    wait_estimate_window_hours: float = 24.0      # …within this window
+
+    # Tags set by rules: an intent the bot recognises tags the conversation, e.g. {"complaint": "complaint"}.
+    tag_rules: Dict[str, str] = Field(default_factory=dict)
+
     # Console
     auto_assign: bool = False
     crm_url: Optional[str] = None
@@ -156,6 +170,41 @@ class Settings(BaseSettings):
     def _at_least_one(cls, value: int) -> int:
         if value < 1:
             raise ValueError("must be at least 1")
+        return value
+
+    @validator("business_hours")
+    def _hours(cls, value: Dict[str, str], values: Dict[str, Any]) -> Dict[str, str]:
+        from bot.waiting.hours import BusinessHours, HoursError
+
+        try:
+            BusinessHours.parse(value)
+        except HoursError as exc:
+            raise ValueError(str(exc))
+        return value
+
+    @validator("tag_rules")
+    def _tag_rules(cls, value: Dict[str, str]) -> Dict[str, str]:
+        from bot.tagging import TagError, clean_rules
+
+        try:
+            return clean_rules(value)
+        except TagError as exc:
+            raise ValueError(exc.message)
+
+    @validator("business_timezone")
+    def _zone(cls, value: str) -> str:
+        from bot.waiting.hours import BusinessHours, HoursError
+
+        try:
+            BusinessHours.parse({}, value)
+        except HoursError as exc:
+            raise ValueError(str(exc))
+        return value
+
+    @validator("max_wait_seconds", "wait_notice_interval_seconds", "wait_check_seconds")
+    def _positive(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be more than 0 seconds")
         return value
 
     @property

@@ -5,9 +5,10 @@ HTTP API) asks `next_status` first, so an illegal move (claiming a conversation
 the bot still owns, replying to a resolved one) fails the same way everywhere.
 
     bot ──handoff──▶ queued ──claim──▶ assigned ──transfer──▶ assigned
-     ▲                 │  ▲              │  │
-     │                 │  └───requeue────┘  │
-     └───hand_back─────┴─────hand_back──────┘
+     │ ▲               │  ▲              ▲ │  │
+     │ │               │  └───requeue────┼─┘  │
+     │ └───hand_back───┴─────hand_back───┼────┘
+     └──────────────take_over────────────┘   (an agent steps into a live bot conversation)
     bot | queued | assigned ──resolve──▶ resolved ──reopen──▶ bot
 """
 
@@ -27,6 +28,7 @@ class Transition(str, enum.Enum):
     HAND_BACK = "hand_back"
     RESOLVE = "resolve"
     REOPEN = "reopen"
+    TAKE_OVER = "take_over"
 
 
 _TABLE: Dict[Transition, Tuple[FrozenSet[S], S]] = {
@@ -37,6 +39,7 @@ _TABLE: Dict[Transition, Tuple[FrozenSet[S], S]] = {
     Transition.HAND_BACK: (frozenset({S.QUEUED, S.ASSIGNED}), S.BOT),
     Transition.RESOLVE: (frozenset({S.BOT, S.QUEUED, S.ASSIGNED}), S.RESOLVED),
     Transition.REOPEN: (frozenset({S.RESOLVED}), S.BOT),
+    Transition.TAKE_OVER: (frozenset({S.BOT}), S.ASSIGNED),
 }
 
 

@@ -157,6 +157,11 @@ class ConversationView:
     updated_at: Optional[datetime]
     resolved_at: Optional[datetime]
     metadata: Dict[str, Any] = field(default_factory=dict)
+    # The customer's wait (bot/waiting): the place they were last told, the e-mail they left.
+    stated_position: Optional[int] = None
+    contact_email: Optional[str] = None
+    left_message_at: Optional[datetime] = None
+    tags: List[str] = field(default_factory=list)
 
     def as_json(self) -> Dict[str, Any]:
         return {
@@ -175,6 +180,10 @@ class ConversationView:
             "updated_at": iso(self.updated_at),
             "resolved_at": iso(self.resolved_at),
             "metadata": self.metadata,
+            "stated_position": self.stated_position,
+            "contact_email": self.contact_email,
+            "left_message_at": iso(self.left_message_at),
+            "tags": list(self.tags),
         }
 
 

@@ -267,7 +267,7 @@ class WebChatClient:
     """
 
     def __init__(self, server: LiveServer, headers: Optional[Dict[str, str]] = None,
-                 baton_protocol: bool = False, address: Optional[str] = None) -> None:
+                 baton_protocol: bool = False, address: Optional[str] = None, also: tuple = ()) -> None:
         import socketio
 
         self.server = server
@@ -278,7 +278,7 @@ class WebChatClient:
         self.sio = socketio.AsyncClient(reconnection=False, http_session=self._http)
         self.events: "asyncio.Queue[tuple]" = asyncio.Queue()
         self.session_id: Optional[str] = None
-        for name in ("session_confirm", "bot_uttered", "history", "error", "typing"):
+        for name in ("session_confirm", "bot_uttered", "history", "error", "typing", *also):  # also: queue_status
             self.sio.on(name, self._recorder(name))
 
     def _recorder(self, name: str):
@@ -334,7 +334,8 @@ async def add_user(server: LiveServer, role: str, name: Optional[str] = None,
                    display_name: Optional[str] = None) -> tuple:
     """Create an account on the live server; returns (username, password, id)."""
     username = name or f"{role}-{uuid.uuid4().hex[:8]}"
-    password = "pw-" + uuid.uuid4().hex[:12]
+    # Ends in letters: an all-digit random part would leave the policy only "pw" to judge (a "pattern").
+    password = "pw-" + uuid.uuid4().hex[:12] + "-kq"
     user = await server.acall(server.services.accounts.create_user(username, password, role,
                                                                    display_name or username.title(), 5))
     return username, password, user.id

@@ -56,6 +56,11 @@ class OutboundChannel:
     # True when the provider cannot de-duplicate a re-sent message (no idempotency key: SMS,
     # messengers, e-mail): a send whose outcome is unknown is then never repeated automatically.
     at_most_once: bool = False
+    # True when the channel shows a waiting customer a live status (the web widget's waiting state);
+    # other channels get a stored notice now and then instead (bot/waiting).
+    shows_wait_status: bool = False
+    # True when the channel shows the satisfaction question as a control the customer answers (the widget).
+    shows_rating: bool = False
 
     async def start(self) -> None:
         """Begin background work (polling a mailbox, registering a webhook); called at start-up."""
@@ -101,6 +106,9 @@ class OutboundChannel:
 
     async def typing(self, external_id: str, typing: bool) -> None:
         """Show or hide a typing indicator, where the channel has one."""
+
+    async def show_wait_status(self, external_id: str, status: Dict[str, Any]) -> None:
+        """Show a waiting customer their place, estimate and availability, where the channel can."""
 
 
 def text_with_options(text: str, buttons: List[Dict[str, Any]]) -> str:

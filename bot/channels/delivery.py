@@ -39,7 +39,8 @@ from bot.views import IdentityView
 log = logging.getLogger(__name__)
 
 DELIVERED_EVENTS = (EventName.AGENT_REPLIED, EventName.ASSIGNED, EventName.HANDED_BACK,
-                    EventName.BOT_REPLIED, EventName.HANDED_OFF)
+                    EventName.BOT_REPLIED, EventName.HANDED_OFF, EventName.WAIT_NOTICE, EventName.RESOLVED,
+                    EventName.AGENT_JOINED)
 
 
 class IdentityCache:

@@ -19,19 +19,21 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from bot.channels.base import DeliveryReceipt, OutboundChannel
 from bot.channels.inbound_validation import BadInput, clean_id, clean_metadata, clean_text
 from bot.client_address import Network, client_address, peer_of_request
 from bot.conversation import ConversationFlow
-from bot.domain import InboundMessage, OutboundMessage, SenderKind
+from bot.domain import CustomerClaims, InboundMessage, OutboundMessage, SenderKind
 from bot.events import DomainEvent, EventBus, EventName
 from bot.identity import IdentityVerifier, without_identity
 from bot.rate_limit import RateLimiter
+from bot.ratings import RatingRefused
 from bot.sessions import SessionSigner
 from bot.socketio_safety import SafeNamespace, failure
 from bot.store.conversations import ConversationStore
+from bot.waiting.room import EMAIL as EMAIL_ADDRESS
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +47,7 @@ TYPING_MIN_INTERVAL = 0.5   # seconds between typing events a customer may send
 def stored_shape(message: OutboundMessage) -> Dict[str, Any]:
     """An outbound message in the stored-message shape the emitters below read."""
     payload = {k: v for k, v in (("buttons", message.buttons), ("image", message.image),
-                                 ("custom", message.custom)) if v}
+                                 ("custom", message.custom), ("rating_request", message.rating_request)) if v}
     return {"id": message.message_id, "sender": message.sender.value, "text": message.text,
             "payload": payload or None,
             "agent": {"display_name": message.agent_name} if message.agent_name else None}
@@ -131,6 +133,9 @@ def baton_bot_uttered(message: Dict[str, Any]) -> Dict[str, Any]:
         out["sender"] = message["sender"]
     if message["sender"] == SenderKind.AGENT.value and message.get("agent"):
         out["agent_name"] = message["agent"]["display_name"]
+    request = (message.get("payload") or {}).get("rating_request")
+    if isinstance(request, dict):   # the widget shows the question as a control (who it is about stays here)
+        out["rating_request"] = {k: request.get(k) for k in ("question", "scale", "score")}
     out["message_id"] = message["id"]
     return out
 
@@ -157,6 +162,11 @@ class WebChatNamespace(SafeNamespace):
         self.trusted_proxies = list(trusted_proxies)
         self.message_limit = RateLimiter(messages_per_minute)
         self.session_limit = RateLimiter(sessions_per_minute_per_ip)
+        self.waiting: Optional[Any] = None   # the waiting room (bot/waiting), set by the app
+        self.ratings: Optional[Any] = None   # the satisfaction rating (bot/ratings.py), set by the app
+        # The widget's texts and colour defaults admins set (bot/operations_settings.py); the embed's own
+        # data-* attributes win over them.
+        self.widget_defaults: Callable[[], Dict[str, str]] = dict
 
     async def on_connect(self, sid: str, environ: Dict[str, Any], auth: Any = None) -> None:
         await self.save_session(sid, {"ip": client_ip(environ, self.trusted_proxies), "session_id": None,
@@ -190,11 +200,22 @@ class WebChatNamespace(SafeNamespace):
             await self.emit("session_confirm", requested, to=sid)
             return {"ok": True, "session_id": requested}
         await self.emit("session_confirm", {"session_id": requested, "baton_protocol": BATON_PROTOCOL,
-                                            "max_message_chars": self.max_chars}, to=sid)
+                                            "max_message_chars": self.max_chars,
+                                            "widget": self.widget_defaults()}, to=sid)
         if resumed:
             await self.emit("history", {"session_id": requested, "messages": await self._history(identity)},
                             to=sid)
+            await self._current_wait_status(sid, identity)
         return {"ok": True, "session_id": requested}
+
+    async def _current_wait_status(self, sid: str, identity: str) -> None:
+        """A customer who comes back while waiting sees the waiting state at once, not "Online"."""
+        if self.waiting is None:
+            return
+        conversation_id = await self.conversations.latest_conversation_for(NAME, identity)
+        status = await self.waiting.status(conversation_id) if conversation_id is not None else None
+        if status is not None and status.state in ("waiting", "assigned"):
+            await self.emit("queue_status", status.as_json(), to=sid)
 
     async def _history(self, identity: str) -> List[Dict[str, Any]]:
         """The customer's side of the conversation in Baton's shape (notes are for agents only)."""
@@ -267,6 +288,61 @@ class WebChatNamespace(SafeNamespace):
                                          data={"who": "customer", "typing": typing}))
         return {"ok": True}
 
+    async def on_leave_message(self, sid: str, data: Any = None) -> Dict[str, Any]:
+        """The leave-a-message form: an e-mail address for the answer, and optionally a message.
+
+        Offered when nobody is in or the wait grew long. The message is an ordinary customer
+        message (stored, shown to agents; the bot stays silent while the conversation waits).
+        """
+        session = await self.get_session(sid)
+        identity = session.get("identity")
+        if not identity:
+            return await self.refuse(sid, "no_session", "Send session_request first.")
+        if not isinstance(data, dict):
+            return await self.refuse(sid, "malformed", "leave_message expects {email, message}.")
+        email = data.get("email")
+        if not isinstance(email, str) or len(email) > 320 or not EMAIL_ADDRESS.fullmatch(email.strip()):
+            return await self.refuse(sid, "bad_email", "Please enter a valid e-mail address.")
+        email = email.strip()
+        text = None
+        if data.get("message") not in (None, ""):
+            try:
+                text = clean_text(data.get("message"), self.max_chars)
+            except BadInput as exc:
+                return await self.refuse(sid, exc.code, exc.message)
+        conversation_id = await self.conversations.latest_conversation_for(NAME, identity)
+        status = await self.waiting.status(conversation_id) if self.waiting and conversation_id else None
+        if status is None or status.state != "waiting":
+            return await self.refuse(sid, "not_waiting", "Nobody is waiting for a person in this chat.")
+        if not self.message_limit.allow(identity):
+            return await self.refuse(sid, "rate_limited", "You're sending messages too quickly; please wait a moment.")
+        if text:
+            result = await self.flow.handle(InboundMessage(
+                channel=NAME, external_id=identity, text=text, metadata={"left_message": True},
+                customer=CustomerClaims(email=email)))
+            for reply in result.replies:
+                await self._send(identity, reply.as_json())
+        # Its confirmation reaches the customer through delivery, like every notice.
+        await self.waiting.leave_contact(conversation_id, email)
+        return {"ok": True}
+
+    async def on_rate(self, sid: str, data: Any = None) -> Dict[str, Any]:
+        """The customer answers the satisfaction question: `{message_id, score}` (1 to 5)."""
+        session = await self.get_session(sid)
+        identity = session.get("identity")
+        if not identity:
+            return await self.refuse(sid, "no_session", "Send session_request first.")
+        if not isinstance(data, dict) or self.ratings is None:
+            return await self.refuse(sid, "malformed", "rate expects {message_id, score}.")
+        conversation_id = await self.conversations.latest_conversation_for(NAME, identity)
+        if conversation_id is None:
+            return await self.refuse(sid, "not_a_question", "There is nothing to rate in this chat.")
+        try:
+            await self.ratings.rate(conversation_id, data.get("message_id"), data.get("score"))
+        except RatingRefused as exc:
+            return await self.refuse(sid, exc.code, exc.message)
+        return {"ok": True, "score": data["score"]}
+
     # ---- outbound ------------------------------------------------------------
 
     async def deliver(self, external_id: str, message: OutboundMessage) -> None:
@@ -275,12 +351,18 @@ class WebChatNamespace(SafeNamespace):
     async def show_agent_typing(self, external_id: str, typing: bool) -> None:
         await self.emit("typing", {"who": "agent", "typing": typing}, room=rooms_of(external_id))
 
+    async def show_wait_status(self, external_id: str, status: Dict[str, Any]) -> None:
+        # Only Baton's widget knows this event; Rasa's widgets would show nothing anyway.
+        await self.emit("queue_status", status, room=BATON_ROOM_PREFIX + external_id)
+
 
 class WebChatChannel(OutboundChannel):
     """The outbound half, registered under the channel's name: it shows everything, so nothing degrades."""
 
     name = NAME
     answers_in_turn = True
+    shows_wait_status = True
+    shows_rating = True
 
     def __init__(self, namespace: WebChatNamespace) -> None:
         self.namespace = namespace
@@ -292,4 +374,7 @@ class WebChatChannel(OutboundChannel):
 
     async def typing(self, external_id: str, typing: bool) -> None:
         await self.namespace.show_agent_typing(external_id, typing)
+
+    async def show_wait_status(self, external_id: str, status: Dict[str, Any]) -> None:
+        await self.namespace.show_wait_status(external_id, status)
 

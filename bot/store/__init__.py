@@ -15,8 +15,13 @@ from bot.store.conversations import ConversationStore
 from bot.store.database import create_engine, session_factory
 from bot.store.models import ModelStore, SettingsStore
 from bot.store.outbox import OutboxStore
+from bot.store.ratings import RatingStore
+from bot.store.reporting import ReportingStore
+from bot.store.search import ConversationSearch
+from bot.store.tags import TagStore
 from bot.store.review import ReviewStore
 from bot.store.trackers import TrackerEventStore
+from bot.store.waiting import WaitingStore
 
 
 @dataclass
@@ -30,14 +35,21 @@ class Store:
     review: ReviewStore
     models: ModelStore
     settings: SettingsStore
+    waiting: WaitingStore
+    reporting: ReportingStore
+    ratings: RatingStore
+    search: ConversationSearch
+    tags: TagStore
 
     @classmethod
     def open(cls, url: str) -> "Store":
         engine = create_engine(url)
         sessions = session_factory(engine)
-        return cls(engine, ConversationStore(sessions), AccountStore(sessions), CatalogueStore(sessions),
+        conversations = ConversationStore(sessions)
+        return cls(engine, conversations, AccountStore(sessions), CatalogueStore(sessions),
                    OutboxStore(sessions), TrackerEventStore(sessions), ReviewStore(sessions), ModelStore(sessions),
-                   SettingsStore(sessions))
+                   SettingsStore(sessions), WaitingStore(sessions), ReportingStore(sessions),
+                   RatingStore(sessions), ConversationSearch(sessions, conversations), TagStore(sessions))
 
     async def ping(self) -> None:
         """Raises when the database cannot be reached (readiness)."""

@@ -75,6 +75,11 @@ class AccountStore:
             row = await session.get(User, user_id)
             return user_view(row) if row is not None else None
 
+    async def delete(self, user_id: int) -> bool:
+        """Remove an account; what it wrote stays (its author link becomes empty), its sessions go."""
+        async with self.sessions() as session, session.begin():
+            return (await session.execute(delete(User).where(User.id == user_id))).rowcount == 1
+
     async def set_password_hash(self, user_id: int, password_hash: str) -> None:
         async with self.sessions() as session, session.begin():
             await session.execute(update(User).where(User.id == user_id).values(password_hash=password_hash))

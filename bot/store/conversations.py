@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -17,13 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import ConversationStatus, CustomerClaims, InboundMessage, SenderKind
 from bot.state_machine import InvalidTransition, Transition, allowed_from, next_status
 from bot.store.rows import agent_brief, conversation_record, conversation_view, message_view
-from bot.store.tables import ChannelIdentity, Conversation, Customer, Message, OutboxItem, User, utcnow
+from bot.store.tables import (
+    ChannelIdentity, Conversation, ConversationTag, Customer, Message, OutboxItem, User, utcnow,
+)
 from bot.views import (
     ConversationRecord, ConversationView, CustomerProfile, IdentityView, MessageView,
 )
 
 OPEN_STATUSES = (ConversationStatus.BOT.value, ConversationStatus.QUEUED.value,
                  ConversationStatus.ASSIGNED.value)
+PER_MESSAGE_METADATA = ("display_text", "init_payload")
 TURN_PENDING = "pending"
 TURN_DONE = "done"
 
@@ -68,7 +71,13 @@ class HandoffWrite:
     reason: Optional[str]
     detail: str
     priority: int
-    notice: str   # the text for the customer; `{position}` becomes their place in the queue
+    # The text for the customer: `{position}` becomes their place in the queue; or a function of
+    # that place (the waiting room adds an estimate, or says honestly that nobody is in).
+    notice: Union[str, Callable[[int], str]]
+    offers_message: bool = False   # the notice offered to leave a message (nobody available)
+
+    def notice_text(self, position: int) -> str:
+        return self.notice(position) if callable(self.notice) else self.notice.format(position=position)
 
 
 @dataclass(frozen=True)
@@ -137,10 +146,11 @@ class ConversationStore:
                     if duplicate is not None:
                         return duplicate
                 conversation, created, reopened = await self._open_conversation(session, identity, inbound)
+                tapped = None if created else await self._tapped_button(session, conversation.id, inbound.text)
                 message = Message(conversation_id=conversation.id, sender=SenderKind.CUSTOMER.value,
                                   text=inbound.text, channel=inbound.channel, identity_id=identity.id,
                                   channel_message_id=inbound.channel_message_id, turn_state=TURN_PENDING,
-                                  created_at=utcnow())
+                                  payload={"display_text": tapped} if tapped else None, created_at=utcnow())
                 session.add(message)
                 conversation.updated_at = utcnow()
                 await session.flush()
@@ -171,6 +181,23 @@ class ConversationStore:
         return DuplicateInbound(conversation_record(conversation), message_view(existing),
                                 [message_view(r) for r in replies],
                                 turn_finished=existing.turn_state != TURN_PENDING)
+
+    async def _tapped_button(self, session: AsyncSession, conversation_id: int, text: str) -> Optional[str]:
+        """The title of the button whose payload this message is ("/affirm" → "Yes, please"), if any.
+
+        Taken from the buttons the bot last offered, never from what the client says it showed: a
+        customer cannot make agents read a title that was not on offer.
+        """
+        if not text or len(text) > 500:
+            return None
+        offered = (await session.execute(select(Message.payload).where(
+            Message.conversation_id == conversation_id, Message.sender == SenderKind.BOT.value,
+            Message.payload.isnot(None)).order_by(Message.id.desc()).limit(1))).scalar_one_or_none()
+        for button in (offered or {}).get("buttons") or []:
+            if isinstance(button, dict) and button.get("payload") == text and button.get("title"):
+                title = str(button["title"])[:200]
+                return title if title != text else None
+        return None
 
     async def _find_identity(self, session: AsyncSession, channel: str,
                              external_id: str) -> Optional[ChannelIdentity]:
@@ -220,7 +247,9 @@ class ConversationStore:
         latest = (await session.execute(select(Conversation).where(
             Conversation.identity_id == identity.id).order_by(Conversation.id.desc()).limit(1)
         )).scalar_one_or_none()
-        metadata = {k: v for k, v in (inbound.metadata or {}).items() if v not in (None, "")}
+        # What belongs to one message (the title a widget showed for a tapped button) is not the conversation's.
+        metadata = {k: v for k, v in (inbound.metadata or {}).items()
+                    if v not in (None, "") and k not in PER_MESSAGE_METADATA}
         if latest is None:
             conversation = Conversation(customer_id=identity.customer_id, identity_id=identity.id,
                                         channel=inbound.channel, status=ConversationStatus.BOT.value,
@@ -241,6 +270,12 @@ class ConversationStore:
             latest.handoff_detail = None
             latest.handoff_message_id = None
             latest.queued_at = None
+            latest.stated_position = None
+            latest.wait_notified_at = None
+            latest.message_offered_at = None
+            latest.contact_email = None
+            latest.left_message_at = None
+            latest.announced_assignee_id = None
             return latest, False, True
         return latest, False, False
 
@@ -272,8 +307,15 @@ class ConversationStore:
                     "queued_at": now, "consecutive_misses": 0, "updated_at": now}, raise_on_conflict=False)
                 if handed_off:
                     position = await self._queue_position(session, conversation.id)
-                    drafts.append(MessageDraft(SenderKind.SYSTEM, handoff.notice.format(position=position),
+                    drafts.append(MessageDraft(SenderKind.SYSTEM, handoff.notice_text(position),
                                                {"queue_position": position}, in_reply_to_id=message_id))
+                    # What the customer was told, so a later change is measured against it (bot/waiting).
+                    await session.execute(update(Conversation).where(Conversation.id == conversation.id).values(
+                        stated_position=position, wait_notified_at=now, announced_assignee_id=None,
+                        message_offered_at=now if handoff.offers_message else None))
+            elif drafts and not await self._still_with_bot(session, conversation.id):
+                # An agent took over while the bot was thinking: the bot is silent from that moment.
+                drafts = []
             elif misses is not None and misses != conversation.consecutive_misses:
                 await session.execute(update(Conversation).where(Conversation.id == conversation.id)
                                       .values(consecutive_misses=misses))
@@ -285,6 +327,35 @@ class ConversationStore:
             current = await session.get(Conversation, conversation.id)
             record = conversation_record(current)
         return TurnOutcome(record, [message_view(r) for r in rows], handed_off, position)
+
+    async def announce_assignee(self, conversation_id: int, agent_id: int, transferred: MessageDraft,
+                                joined: MessageDraft) -> Optional[MessageView]:
+        """Tell the customer who has their conversation now, once per assignee; None when told already."""
+        async with self.sessions() as session, session.begin():
+            row = await session.get(Conversation, conversation_id, with_for_update=True)
+            if row is None:
+                raise NotFound(f"conversation {conversation_id}")
+            if (row.status != ConversationStatus.ASSIGNED.value or row.assignee_id != agent_id
+                    or row.announced_assignee_id == agent_id):
+                return None
+            draft = transferred if row.announced_assignee_id is not None else joined
+            result = await session.execute(update(Conversation).where(
+                Conversation.id == conversation_id, Conversation.assignee_id == agent_id,
+                or_(Conversation.announced_assignee_id.is_(None), Conversation.announced_assignee_id != agent_id))
+                .values(announced_assignee_id=agent_id))
+            if result.rowcount != 1:
+                return None
+            rows = self._add(session, conversation_id, row.channel, [draft], utcnow())
+            await session.flush()
+            agents = await self._agents(session, {agent_id})
+            return message_view(rows[0], agents.get(agent_id))
+
+    async def _still_with_bot(self, session: AsyncSession, conversation_id: int) -> bool:
+        """The bot still owns the conversation; the row stays locked until the replies are stored
+        (PostgreSQL: a takeover waits for this turn, or this turn sees it; SQLite has one writer)."""
+        status = (await session.execute(select(Conversation.status).where(Conversation.id == conversation_id)
+                                        .with_for_update())).scalar_one_or_none()
+        return status == ConversationStatus.BOT.value
 
     def _add(self, session: AsyncSession, conversation_id: int, channel: str,
              drafts: Iterable[MessageDraft], now: datetime) -> List[Message]:
@@ -389,8 +460,11 @@ class ConversationStore:
         ahead = (await session.execute(select(func.count()).select_from(Conversation).where(
             Conversation.status == ConversationStatus.QUEUED.value,
             Conversation.id != me.id,
+            # The queue's order: priority, then who waited longest, then who came first (ties).
             or_(Conversation.priority > me.priority,
-                and_(Conversation.priority == me.priority, Conversation.queued_at <= me.queued_at)),
+                and_(Conversation.priority == me.priority,
+                     or_(Conversation.queued_at < me.queued_at,
+                         and_(Conversation.queued_at == me.queued_at, Conversation.id < me.id)))),
         ))).scalar_one()
         return int(ahead) + 1
 
@@ -416,7 +490,13 @@ class ConversationStore:
                 .group_by(Message.conversation_id))).scalars().all()
             lasts = {m.conversation_id: m for m in (await session.execute(
                 select(Message).where(Message.id.in_(last_ids)))).scalars()} if last_ids else {}
-        by_id = {c.id: conversation_view(c, cust, users.get(c.assignee_id), lasts.get(c.id)) for c, cust in rows}
+            tags: Dict[int, List[str]] = {}
+            for conversation_id, tag in (await session.execute(
+                    select(ConversationTag.conversation_id, ConversationTag.tag)
+                    .where(ConversationTag.conversation_id.in_(list(ids))).order_by(ConversationTag.tag))).all():
+                tags.setdefault(conversation_id, []).append(tag)
+        by_id = {c.id: conversation_view(c, cust, users.get(c.assignee_id), lasts.get(c.id), tags.get(c.id, []))
+                 for c, cust in rows}
         return [by_id[i] for i in ids if i in by_id]
 
     async def list_conversations(self, statuses: Sequence[str], limit: int = 100,
@@ -432,7 +512,7 @@ class ConversationStore:
         if customer_id is not None:
             query = query.where(Conversation.customer_id == customer_id)
         if list(statuses) == [ConversationStatus.QUEUED.value]:
-            query = query.order_by(Conversation.priority.desc(), Conversation.queued_at.asc())
+            query = query.order_by(Conversation.priority.desc(), Conversation.queued_at.asc(), Conversation.id.asc())
         else:
             query = query.order_by(Conversation.updated_at.desc())
         async with self.sessions() as session:

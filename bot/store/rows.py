@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 from bot.domain import ConversationStatus, Role, SenderKind
 from bot.store.tables import Conversation, Customer, Message, User
@@ -32,6 +32,12 @@ def message_view(row: Message, agent: Optional[AgentBrief] = None, handoff_messa
         delivery=delivery)
 
 
+def shown_text(row: Message) -> str:
+    """What a person reads for a message: a tapped button's title rather than its payload."""
+    return ((row.payload or {}).get("display_text") if row.sender == SenderKind.CUSTOMER.value else None) \
+        or row.text or ""
+
+
 def conversation_record(row: Conversation) -> ConversationRecord:
     return ConversationRecord(id=row.id, uid=row.uid, status=ConversationStatus(row.status), channel=row.channel,
                               customer_id=row.customer_id, identity_id=row.identity_id,
@@ -47,13 +53,14 @@ def customer_brief(row: Customer) -> CustomerBrief:
 
 
 def conversation_view(row: Conversation, customer: Customer, assignee: Optional[User],
-                      last: Optional[Message]) -> ConversationView:
+                      last: Optional[Message], tags: Sequence[str] = ()) -> ConversationView:
     return ConversationView(
         id=row.id, status=ConversationStatus(row.status), channel=row.channel,
         customer=customer_brief(customer), assignee=agent_brief(assignee),
         handoff_reason=row.handoff_reason, handoff_detail=row.handoff_detail,
         handoff_message_id=row.handoff_message_id, priority=row.priority, queued_at=row.queued_at,
-        last_message=None if last is None else LastMessage(last.id, last.text, SenderKind(last.sender),
+        last_message=None if last is None else LastMessage(last.id, shown_text(last), SenderKind(last.sender),
                                                            last.created_at),
         created_at=row.created_at, updated_at=row.updated_at, resolved_at=row.resolved_at,
-        metadata=row.conversation_metadata or {})
+        metadata=row.conversation_metadata or {}, stated_position=row.stated_position,
+        contact_email=row.contact_email, left_message_at=row.left_message_at, tags=list(tags))

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime, timezone
 
 from sqlalchemy import (
-    JSON, Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Text,
+    JSON, Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, String, Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import declarative_base
@@ -94,6 +94,37 @@ class Conversation(Base):
     resolved_at = Column(DateTime(timezone=True))
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    # The customer's wait (bot/waiting): the queue position they were last told (never made worse
+    # without telling them), when a non-live channel last got a waiting notice, when they were
+    # offered to leave a message, and the e-mail address they left for an answer.
+    stated_position = Column(Integer)
+    wait_notified_at = Column(DateTime(timezone=True))
+    message_offered_at = Column(DateTime(timezone=True))
+    contact_email = Column(String(320))
+    left_message_at = Column(DateTime(timezone=True))
+    # The assignee the customer has been told about: a transfer is announced when its agent opens it.
+    announced_assignee_id = Column(Integer)
+
+
+class ReportingEvent(Base):
+    """A fact kept for reports and wait estimates (handed off, waited, first reply, resolved).
+
+    Written by a listener, append-only: conversations are reused when a customer comes back,
+    so their own row cannot tell the history.
+    """
+
+    __tablename__ = "reporting_events"
+    __table_args__ = (Index("ix_reporting_events_name_created", "name", "created_at"),)
+    id = Column(Integer, primary_key=True)
+    name = Column(String(32), nullable=False)
+    conversation_id = Column(Integer, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False,
+                             index=True)
+    agent_id = Column(Integer, ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    channel = Column(String(32))
+    reason = Column(String(40))
+    value = Column(Float)      # seconds for durations, a position or a score
+    detail = Column(JSON(none_as_null=True))
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
 
 class Message(Base):
@@ -236,3 +267,29 @@ class AuditEntry(Base):
     action = Column(String(60), nullable=False)
     detail = Column(JSON, nullable=False, default=dict)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
+
+
+class Rating(Base):
+    """A customer's answer to the one satisfaction question asked when a conversation was resolved."""
+
+    __tablename__ = "ratings"
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(Integer, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False,
+                             index=True)
+    # The system message that asked: one answer per question, however often the widget sends it.
+    request_message_id = Column(Integer, ForeignKey("messages.id", ondelete="CASCADE"), nullable=False,
+                                unique=True)
+    agent_id = Column(Integer, ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    score = Column(Integer, nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
+
+
+class ConversationTag(Base):
+    """A label on a conversation, set by an agent or by a rule (intent → tag); a search filter."""
+
+    __tablename__ = "conversation_tags"
+    conversation_id = Column(Integer, ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True)
+    tag = Column(String(40), primary_key=True, index=True)
+    source = Column(String(8), nullable=False, default="agent")   # agent | rule
+    created_by = Column(Integer, ForeignKey("users.id", ondelete="SET NULL"))
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)

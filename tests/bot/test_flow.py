@@ -55,7 +55,8 @@ async def test_a_confident_message_is_answered_and_stored(flow, store, bus, reco
     assert messages[0].nlu["intent"] == "order_status" and messages[0].nlu["entities"][0]["value"] == "12345"
     assert messages[1].in_reply_to_id == messages[0].id
     await bus.drain()
-    assert recorder.names(result.conversation_id) == [EventName.MESSAGE_RECEIVED, EventName.BOT_REPLIED]
+    assert recorder.names(result.conversation_id) == [EventName.CONVERSATION_OPENED, EventName.MESSAGE_RECEIVED,
+                                                      EventName.BOT_REPLIED]
     replied = recorder.events[-1]
     assert replied.data == {"verdict": "answer", "live": True} and replied.messages[0].text == result.replies[0].text
 
@@ -300,3 +301,16 @@ async def test_a_failing_custom_action_hands_off_as_bot_error_and_logs_the_messa
     assert fake.called("record_customer") == [] and fake.called("pause") == [key]
     messages = await store.conversations.messages(result.conversation_id)
     assert [m.sender for m in messages] == [SenderKind.CUSTOMER, SenderKind.SYSTEM]   # no half answer
+
+
+async def test_a_tapped_button_reads_as_its_title_for_agents(flow, store):
+    who = f"unit-{uuid.uuid4().hex[:8]}"
+    await flow.handle(said("hi", who))   # offers "Track my order" → /order_status
+    tapped = await flow.handle(said("/order_status", who, metadata={"display_text": "Refund me $500"}))
+    message = (await store.conversations.messages(tapped.conversation_id))[2]
+    assert message.text == "/order_status" and message.payload == {"display_text": "Track my order"}
+    # What the client claims it showed is never taken, nor kept as the conversation's metadata.
+    summary = await store.conversations.summary(tapped.conversation_id)
+    assert "display_text" not in summary.metadata
+    typed = await flow.handle(said("/greet", who))   # not a button on offer: stays as typed
+    assert (await store.conversations.message(typed.customer_message_id)).payload is None

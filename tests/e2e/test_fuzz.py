@@ -117,7 +117,9 @@ def valid_values(known: Known) -> Dict[str, Any]:
             "customData": {"page": "/"}, "baton_protocol": 1, "message_ids": [known.message_id],
             "action": "dismiss", "example": "hello there", "version": None, "examples": ["fuzzy example"],
             "old": "hello", "new": "hello again", "from_intent": "greet", "to_intent": "goodbye", "name": "fuzz_intent",
-            "response": "A fuzzed answer.", "texts": ["A fuzzed answer."], "config": "config-fast.yml"}
+            "response": "A fuzzed answer.", "texts": ["A fuzzed answer."], "config": "config-fast.yml",
+            "email": "fuzz@example.com", "closing_message": "Bye for now", "ask_rating": True, "tag": "fuzz",
+            "remove": False, "score": 4}
 
 
 def body_shapes() -> List[Tuple[str, ...]]:
@@ -130,7 +132,8 @@ def body_shapes() -> List[Tuple[str, ...]]:
         if model.__fields__:
             shapes.add(tuple(sorted(model.__fields__)))
     shapes |= {("message", "message_id", "metadata", "sender"), ("customData", "message", "session_id"),
-               ("typing",), ("baton_protocol", "session_id")}
+               ("typing",), ("baton_protocol", "session_id"), ("email", "message", "session_id"),
+               ("message_id", "score")}
     return sorted(shapes)
 
 

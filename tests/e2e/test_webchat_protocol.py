@@ -175,7 +175,8 @@ async def test_a_baton_client_gets_the_richer_shape(baton):
     client = await customer(baton, baton_protocol=True)
     try:
         assert client.confirmed == {"session_id": client.session_id, "baton_protocol": 1,
-                                    "max_message_chars": baton.settings.max_message_chars}
+                                    "max_message_chars": baton.settings.max_message_chars,
+                                    "widget": {}}   # no widget defaults set by an admin
         await client.say("hello")
         answers = await client.replies_until_quiet()
         assert answers and all("sender" not in a and isinstance(a["message_id"], int) for a in answers), answers

@@ -6,6 +6,7 @@ import { $, cssToken, el, setChildren, showGlobalError } from './dom.js';
 import { agentName } from './format.js';
 import { ackErrorText, emitAck } from './socket.js';
 import { state } from './state.js';
+import { satisfactionOf } from './ratings.js';
 
 export async function loadAgents() {
   try {
@@ -36,6 +37,7 @@ export function renderAgents() {
   setChildren($('agent-list'), ...people.map((a) => el('li', { class: 'agent', 'data-testid': 'agent', 'data-agent-id': a.id },
     el('span', { class: `dot dot-${cssToken(a.presence || 'offline')}`, role: 'img', 'aria-label': a.presence || 'offline' }),
     el('span', { class: 'agent-name' }, `${agentName(a)}${a.id === state.me?.id ? ' (you)' : ''}`),
+    satisfactionOf(a.id),
     el('span', { class: 'muted agent-load', title: 'Assigned conversations / capacity' },
       `${a.active_conversations ?? load.get(a.id) ?? 0}${a.capacity ? `/${a.capacity}` : ''}`))));
 }

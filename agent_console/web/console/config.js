@@ -35,7 +35,7 @@ export function maxAgentMessageChars() {
   return config.max_agent_message_chars;
 }
 
-/** Every handoff reason code the server knows, for filters. */
+/** Every handoff reason the server knows, for filters. */
 export function handoffReasonCodes() {
-  return Object.keys(config.handoff_reasons);
+  return Object.keys(config?.handoff_reasons || {});
 }

@@ -3,8 +3,10 @@
 
 import { api } from './api.js';
 import { switchComposerDraft } from './composer.js';
-import { renderConversationChrome } from './conversation_header.js';
+import { renderConversationChrome, transferWarning } from './conversation_header.js';
 import { renderCustomerPanel } from './customer_panel.js';
+import { rememberOpenConversation } from './links.js';
+import { openResolveDialog } from './resolve.js';
 import { $, setHidden, showText } from './dom.js';
 import { scheduleQueueRender } from './queue.js';
 import { ackErrorText, callServer, emitAck } from './socket.js';
@@ -17,6 +19,7 @@ export async function openConversation(id) {
   if (state.view !== 'inbox') setView('inbox');
   if (state.current?.id !== id) switchComposerDraft(id);
   const seq = ++state.openSeq;
+  rememberOpenConversation(id);
   state.current = state.conversations.get(id) || { id };
   state.currentContext = null;
   state.unread.delete(id);
@@ -104,18 +107,31 @@ export async function claimCurrent() {
   if (answer) $('composer').focus();
 }
 
+/** Step into a conversation the bot is handling: it becomes mine, the bot goes silent. */
+export async function takeOverCurrent() {
+  if ($('take-over').hidden) return;
+  const answer = await runConversationAction('take_over');
+  if (answer) $('composer').focus();
+}
+
 export function handBackCurrent() {
   if (!$('hand-back').hidden) runConversationAction('hand_back');
 }
 
+/** Resolve asks first: an optional closing message and the satisfaction question (resolve.js). */
 export function resolveCurrent() {
-  if (!$('resolve').hidden) runConversationAction('resolve');
+  if (!$('resolve').hidden) openResolveDialog();
 }
 
 export async function transferCurrent() {
   const select = $('transfer');
   const agentId = Number(select.value);
   if (!agentId) return;
+  const warning = transferWarning(state.agents.find((a) => a.id === agentId));
+  if (warning && !window.confirm(`${warning}\n\nTransfer anyway?`)) {
+    select.value = '';
+    return;
+  }
   select.disabled = true;
   await runConversationAction('transfer', { agent_id: agentId });
   select.disabled = false;

@@ -137,7 +137,8 @@ function renderEarlierConversations(conversations) {
         type: 'button', class: 'earlier', 'data-testid': 'earlier-conversation', 'data-conversation-id': c.id,
         [OPENS_CONVERSATION]: c.id,
       },
-      el('span', { class: 'order-head' }, badge(c.status || '?', `status-${c.status}`), el('span', { class: 'muted' }, formatDate(c.created_at))),
+      el('span', { class: 'order-head' }, el('span', { class: 'qi-number' }, `#${c.id}`),
+        badge(c.status || '?', `status-${c.status}`), el('span', { class: 'muted' }, formatDate(c.created_at))),
       c.first_message ? el('span', { class: 'earlier-text' }, `First: ${c.first_message.text ?? ''}`) : null,
       c.last_message ? el('span', { class: 'earlier-text' }, `Last: ${c.last_message.text ?? ''}`) : null))))
     : el('p', { class: 'muted' }, 'None.'));

@@ -5,7 +5,7 @@
 // anything renders, and wiring DOM and socket events to the modules that handle them.
 
 import { submitCannedForm, submitUserForm } from './admin.js';
-import { applyAgents, changePresence, loadAgents } from './agents.js';
+import { applyAgents, changePresence, loadAgents, renderAgents } from './agents.js';
 import { announceHandoff, requestNotificationPermission, unlockAudio, updateNotifyButton } from './alerts.js';
 import { api, onSessionExpired } from './api.js';
 import {
@@ -13,15 +13,22 @@ import {
 } from './composer.js';
 import { loadConfig } from './config.js';
 import {
-  claimCurrent, handBackCurrent, openConversation, resolveCurrent, transferCurrent,
+  claimCurrent, handBackCurrent, openConversation, resolveCurrent, takeOverCurrent, transferCurrent,
 } from './conversation.js';
 import { renderEmptyCustomerPanel } from './customer_panel.js';
 import { $, OPENS_CONVERSATION, setChildren, setHidden, showText, tickWaitingTimes } from './dom.js';
 import { closeHelp, onGlobalKeydown, openHelp } from './keyboard.js';
+import { linkedConversation } from './links.js';
 import { setTab, updateTitle } from './queue.js';
 import { onModelEvent } from './models.js';
 import { onSettingsEvent } from './bot_settings.js';
 import { loadReview, onMessageLabelled, onReviewItem, onReviewed, refreshReviewCounts } from './review.js';
+import { loadSatisfaction, noteRatedMessage } from './ratings.js';
+import { bindResolveDialog } from './resolve.js';
+import { bindOperations } from './ops_settings.js';
+import { bindReports } from './reports.js';
+import { bindSearch } from './search.js';
+import { loadKnownTags } from './tags.js';
 import { closeSocket, connectSocket, reconnectIfSessionValid } from './socket.js';
 import {
   canActOnConversations, canReview, forgetSession, isAdmin, role, state,
@@ -94,6 +101,9 @@ function startApp(user) {
   updateNotifyButton();
   loadIntents();
   loadAgents();
+  loadSatisfaction().then(renderAgents);
+  loadKnownTags();
+  state.onSatisfaction = renderAgents;
   if (canActOnConversations()) loadCanned();
   connectSocket({
     onConnect: (isReconnect) => {
@@ -106,6 +116,7 @@ function startApp(user) {
       conversation: upsertConversation,
       message: (message) => {
         ingestMessage(message);
+        noteRatedMessage(message);
         if (canReview()) onMessageLabelled(message);
       },
       typing: onTypingEvent,
@@ -121,6 +132,13 @@ function startApp(user) {
   });
   setView(role() === 'trainer' ? 'review' : 'inbox');
   if (role() === 'admin') refreshReviewCounts(); // the Review tab's badge, before the screen is opened
+  openLinkedConversation();
+}
+
+/** /console#/conversations/12 opens that conversation (links from anywhere name the same number). */
+function openLinkedConversation() {
+  const id = linkedConversation();
+  if (id) openConversation(id);
 }
 
 /** An outbound message was sent, is being retried, or failed: the transcript shows it. */
@@ -141,6 +159,7 @@ function onHandoffEvent(summary) {
 function applyRoleVisibility() {
   for (const view of WORKBENCH_VIEWS) setHidden(document.querySelector(`[data-view="${view}"]`), !canReview());
   setHidden(document.querySelector('[data-view="admin"]'), !isAdmin());
+  setHidden(document.querySelector('[data-view="reports"]'), !isAdmin());
   // Presence only matters for people who get conversations routed to them.
   setHidden(document.querySelector('.presence-picker'), !canActOnConversations());
 }
@@ -199,6 +218,7 @@ function bindStaticHandlers() {
   }
   document.addEventListener('click', onOpenConversationClick);
   $('claim').addEventListener('click', claimCurrent);
+  $('take-over').addEventListener('click', takeOverCurrent);
   $('hand-back').addEventListener('click', handBackCurrent);
   $('resolve').addEventListener('click', resolveCurrent);
   $('transfer').addEventListener('change', transferCurrent);
@@ -207,10 +227,15 @@ function bindStaticHandlers() {
   $('composer').addEventListener('keydown', onComposerKeydown);
   $('composer').addEventListener('input', onComposerInput);
   $('composer').addEventListener('blur', () => setTimeout(closeCanned, 150));
-  $('review-refresh').addEventListener('click', () => loadReview());
+  bindResolveDialog();
+  bindSearch();
+  bindReports();
+  bindOperations();
+    $('review-refresh').addEventListener('click', () => loadReview());
   $('user-form').addEventListener('submit', submitUserForm);
   $('canned-form').addEventListener('submit', submitCannedForm);
   document.addEventListener('keydown', onGlobalKeydown);
+  window.addEventListener('hashchange', () => { if (state.me) openLinkedConversation(); });
   // Any click or key press is a gesture that lets the beep play later.
   document.addEventListener('pointerdown', unlockAudio, { once: true });
   document.addEventListener('keydown', unlockAudio, { once: true });

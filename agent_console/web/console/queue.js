@@ -5,8 +5,9 @@ import { handoffReasonLabel } from './config.js';
 import { $, OPENS_CONVERSATION, badge, el, renderWaitingTime, setChildren, setHidden } from './dom.js';
 import { agentName, customerName, parseTime } from './format.js';
 import { isMine, state } from './state.js';
-
-const BASE_TITLE = 'Baton console';
+import { updateTabBadge } from './tab_badge.js';
+import { tagChips } from './tags.js';
+import { leftMessageBadge } from './waiting.js';
 
 function waitStart(conv) {
   return parseTime(conv.queued_at) ?? parseTime(conv.created_at) ?? Number.MAX_SAFE_INTEGER;
@@ -22,6 +23,7 @@ export function conversationsForTab(tab) {
   const filters = {
     queued: (c) => c.status === 'queued',
     mine: (c) => c.status === 'assigned' && c.assignee?.id === state.me?.id,
+    bot: (c) => c.status === 'bot',
     all: () => true,
   };
   return open.filter(filters[tab]).sort(compareQueueOrder);
@@ -43,7 +45,7 @@ function renderQueue() {
   const items = conversationsForTab(state.tab);
   setChildren(list, ...items.map((conv) => el('li', {}, renderQueueItem(conv))));
   setHidden($('queue-empty'), items.length > 0);
-  for (const tab of ['queued', 'mine', 'all']) {
+  for (const tab of ['queued', 'mine', 'bot', 'all']) {
     document.querySelector(`[data-testid="count-${tab}"]`).textContent = String(conversationsForTab(tab).length);
   }
   if (focusedId) list.querySelector(`[data-conversation-id="${CSS.escape(focusedId)}"]`)?.focus();
@@ -71,13 +73,16 @@ function renderQueueItem(conv) {
       class: `priority priority-${Math.min(priority, 3)}`, 'data-testid': 'priority',
       title: `Priority ${priority}`, 'aria-label': `Priority ${priority}`,
     }, '!'.repeat(Math.min(priority, 3))) : null,
+    el('span', { class: 'qi-number', 'data-testid': 'conversation-number' }, `#${conv.id}`),
     el('span', { class: 'qi-name' }, customerName(conv)),
     badge(conv.channel || '?', `channel-${conv.channel}`, 'channel-badge'),
+    leftMessageBadge(conv),
     unread ? el('span', { class: 'unread', 'data-testid': 'unread', 'aria-label': `${unread} unread` }, String(unread)) : null),
   el('span', { class: 'qi-row qi-sub' },
     conv.handoff_reason
       ? el('span', { class: 'qi-reason', 'data-testid': 'handoff-reason' }, handoffReasonLabel(conv.handoff_reason))
       : el('span', { class: 'qi-reason muted' }, conv.status === 'bot' ? 'With the bot' : conv.status),
+    tagChips(conv),
     conv.status === 'queued' && conv.queued_at ? renderWaitingTime(conv.queued_at) : null),
   conv.assignee && conv.status === 'assigned' && state.tab !== 'mine'
     ? el('span', { class: 'qi-assignee' }, `→ ${agentName(conv.assignee)}`) : null,
@@ -113,5 +118,6 @@ export function updateTitle() {
     return !conv || conv.status === 'queued' || isMine(conv);
   };
   const total = [...state.unread].reduce((sum, [id, n]) => sum + (needsMe(id) ? n : 0), 0);
-  document.title = total ? `(${total}) ${BASE_TITLE}` : BASE_TITLE;
+  const queued = [...state.conversations.values()].filter((c) => c.status === 'queued').length;
+  updateTabBadge(total, queued);
 }

@@ -14,6 +14,9 @@ export function onConnected(isReconnect) {
   expectQueueSnapshot();
   if (state.myPresence === 'away') emitAck('presence', { status: 'away' }); // the server resets us to online
   if (isReconnect) resyncAfterReconnect();
+  // Opened before the socket was up (a link): open it again over the socket, which tells the
+  // customer a transferred conversation has been opened.
+  else if (state.current) refreshOpenConversation();
 }
 
 export function onDisconnected() {

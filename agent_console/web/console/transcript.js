@@ -6,6 +6,7 @@ import { $, el, safeHttpUrl, setChildren, setHidden } from './dom.js';
 import { agentName, customerName, formatClock, formatDate } from './format.js';
 import { renderLabelControl, renderNluChips } from './labels.js';
 import { messagesOf, state } from './state.js';
+import { renderRatingRequest } from './ratings.js';
 
 const CUSTOMER_TYPING_MAX_MS = 8000; // hide the indicator if the "stop" event got lost
 
@@ -58,6 +59,12 @@ function authorOf(message) {
   }
 }
 
+/** A customer's tap on a button reads as its title ("Track my order"), not the payload ("/order_status"). */
+function tappedTitle(message) {
+  const title = message.sender === 'customer' ? message.payload?.display_text : null;
+  return typeof title === 'string' && title ? title : null;
+}
+
 function isHandoffTrigger(message) {
   return Boolean(message.is_handoff_trigger)
     || (state.current?.handoff_message_id != null && message.id === state.current.handoff_message_id);
@@ -77,8 +84,10 @@ function renderMessage(message) {
     el('time', { class: 'msg-time', datetime: message.created_at || null, title: formatDate(message.created_at) },
       formatClock(message.created_at))),
   sender === 'note' ? el('div', { class: 'note-flag' }, "Internal note – customer can't see") : null,
-  el('div', { class: 'msg-text' }, message.text ?? ''),
-  renderPayload(message.payload),
+  el('div', { class: 'msg-text' }, tappedTitle(message) ?? message.text ?? ''),
+  tappedTitle(message) ? el('span', { class: 'chip chip-button', 'data-testid': 'tapped-payload',
+    title: 'The customer tapped a button; this is what the bot received' }, `tapped: ${message.text ?? ''}`) : null,
+  message.sender === 'customer' ? null : renderPayload(message.payload),
   renderDelivery(message),
   sender === 'customer' ? renderNluChips(message.nlu) : null,
   sender === 'customer' ? renderLabelControl(message) : null,
@@ -142,6 +151,8 @@ function renderPayload(payload) {
   if (payload.custom !== undefined && payload.custom !== null) {
     parts.push(el('pre', { class: 'msg-custom' }, JSON.stringify(payload.custom, null, 1)));
   }
+  const rating = renderRatingRequest(payload);
+  if (rating) parts.push(rating);
   return parts.length ? el('div', { class: 'msg-payload' }, ...parts) : null;
 }
 

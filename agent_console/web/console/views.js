@@ -8,18 +8,21 @@ import { $, setHidden } from './dom.js';
 import { loadIntentsEditor } from './intents.js';
 import { loadModels } from './models.js';
 import { loadReview } from './review.js';
+import { loadReports } from './reports.js';
+import { loadSearch } from './search.js';
 import { canReview, isAdmin, state } from './state.js';
 
 export const WORKBENCH_VIEWS = ['review', 'intents', 'models', 'settings'];
-const VIEWS = ['inbox', ...WORKBENCH_VIEWS, 'admin'];
+const VIEWS = ['inbox', 'search', ...WORKBENCH_VIEWS, 'admin', 'reports'];
 const LOADERS = {
   review: () => loadReview(), intents: loadIntentsEditor, models: loadModels, settings: loadBotSettings, admin: loadAdmin,
+  search: loadSearch, reports: loadReports,
 };
 
 export function mayOpen(view) {
   if (WORKBENCH_VIEWS.includes(view)) return canReview();
-  if (view === 'admin') return isAdmin();
-  return view === 'inbox';
+  if (view === 'admin' || view === 'reports') return isAdmin();
+  return view === 'inbox' || view === 'search';
 }
 
 export function setView(view) {

@@ -56,6 +56,8 @@
     customerTyping: false,
     customerTypingSentAt: 0,
     customerIdleTimer: null,
+    connection: 'idle', // idle | connecting | online | offline
+    wait: null, // the server's queue_status while a person is awaited or talking (see "Waiting")
   };
 
   const bubbleOf = new WeakMap(); // transcript entry -> its bubble element
@@ -89,6 +91,8 @@
       initPayload: data.initPayload || '',
       connectOnLoad: data.connect === 'load',
       customer: readCustomerAttributes(script),
+      // What the embed itself sets wins over the defaults an admin keeps on the server.
+      fromEmbed: { title: !!data.title, color: isValidColor(data.color), greeting: !!data.greeting },
     };
   }
 
@@ -183,6 +187,7 @@
     if (entry.agentName) cached.agentName = entry.agentName;
     if (entry.image) cached.image = entry.image;
     if (entry.quickReplies) cached.quickReplies = entry.quickReplies;
+    if (entry.rating) cached.rating = entry.rating;
     return cached;
   }
 
@@ -202,6 +207,8 @@
       agentName: item.agentName,
       image: item.image,
       replies: item.quickReplies,
+      rating: item.rating,
+      messageId: item.rating && item.rating.messageId,
     });
   }
 
@@ -216,8 +223,22 @@
     if (image) entry.image = image;
     const replies = normalizeReplies(parts.replies);
     if (replies.length && sender !== 'customer' && sender !== 'system') entry.quickReplies = replies;
+    const rating = normalizeRating(parts.rating, parts.messageId);
+    if (rating && sender === 'system') entry.rating = rating;
     if (!entry.text && !entry.image && !entry.quickReplies) return null; // e.g. {custom} without text
     return entry;
+  }
+
+  // The satisfaction question after a resolve: {question, scale, score?} and the message it is.
+  function normalizeRating(request, messageId) {
+    if (!request || typeof request !== 'object' || !Number.isInteger(messageId)) return null;
+    const scale = Number.isInteger(request.scale) && request.scale >= 2 && request.scale <= 10 ? request.scale : 5;
+    return {
+      messageId: messageId,
+      question: typeof request.question === 'string' ? request.question : 'How satisfied are you?',
+      scale: scale,
+      score: Number.isInteger(request.score) ? request.score : null,
+    };
   }
 
   // Rasa sends quick_replies [{content_type, title, payload}]; Baton also sends buttons [{title, payload}].
@@ -272,6 +293,8 @@
       agentName: data.agent_name,
       image: extractImage(data),
       replies: data.quick_replies || data.buttons,
+      rating: data.rating_request,
+      messageId: data.message_id,
     });
   }
 
@@ -290,6 +313,8 @@
       agentName: agentName,
       image: extractImage(item) || extractImage(payload),
       replies: item.quick_replies || item.buttons || payload.quick_replies || payload.buttons,
+      rating: item.rating_request,
+      messageId: item.message_id,
     });
   }
 
@@ -345,7 +370,7 @@
   // The server may send its own join notice (live or in history): don't repeat it.
   function noteJoinNotice(entry) {
     if (entry.sender !== 'system') return;
-    const match = /^(.+) joined the conversation\.?$/.exec(entry.text);
+    const match = /^(.+) joined the conversation\.?$/.exec(entry.text) || /^You've been transferred to (.+)\.$/.exec(entry.text);
     if (match) state.seenAgents.add(match[1] === 'An agent' ? '' : match[1]);
   }
 
@@ -407,7 +432,67 @@
     return label;
   }
 
+  // One question, one row of numbered buttons; once answered, a thank-you in its place.
+  function renderRating(entry) {
+    const rating = entry.rating;
+    const box = el('div', 'baton-rating', { 'data-testid': 'baton-rating', 'data-message-id': String(rating.messageId) });
+    const question = el('div', 'baton-rating-question');
+    question.textContent = rating.question;
+    box.append(question);
+    if (rating.score) {
+      box.setAttribute('data-score', String(rating.score));
+      const thanks = el('div', 'baton-rating-thanks', { 'data-testid': 'baton-rating-thanks' });
+      thanks.textContent = 'Thank you! You rated ' + rating.score + ' out of ' + rating.scale + '.';
+      box.append(thanks);
+      return box;
+    }
+    const options = el('div', 'baton-rating-options', { role: 'group', 'aria-label': rating.question });
+    for (let score = 1; score <= rating.scale; score++) {
+      const button = el('button', 'baton-rating-option', {
+        type: 'button', 'data-testid': 'baton-rating-option', 'data-score': String(score),
+        'aria-label': score + ' out of ' + rating.scale,
+      });
+      button.textContent = String(score);
+      button.addEventListener('click', () => submitRating(entry, score, box));
+      options.append(button);
+    }
+    const legend = el('div', 'baton-rating-legend');
+    legend.textContent = '1 = not at all \u00b7 ' + rating.scale + ' = very';
+    const error = el('div', 'baton-rating-error', { role: 'alert' });
+    box.append(options, legend, error);
+    return box;
+  }
+
+  function submitRating(entry, score, box) {
+    if (!isReady()) {
+      box.querySelector('.baton-rating-error').textContent = 'Not connected; please try again in a moment.';
+      ensureConnected();
+      return;
+    }
+    box.querySelectorAll('button').forEach((button) => { button.disabled = true; });
+    state.socket.emit('rate', { session_id: state.sessionId, message_id: entry.rating.messageId, score: score }, (answer) => {
+      if (answer && (answer.ok || answer.error === 'already_rated')) {
+        entry.rating.score = answer.ok ? score : entry.rating.score || score;
+        box.replaceWith(renderRating(entry));
+        saveTranscript();
+      } else {
+        box.querySelectorAll('button').forEach((button) => { button.disabled = false; });
+        box.querySelector('.baton-rating-error').textContent = (answer && answer.message) || 'Please try again.';
+      }
+    });
+  }
+
   function renderSystemLine(entry) {
+    if (entry.rating) {
+      const wrapper = el('div', 'baton-rating-row');
+      const line = renderSystemLineOnly(entry);
+      wrapper.append(line, renderRating(entry));
+      return wrapper;
+    }
+    return renderSystemLineOnly(entry);
+  }
+
+  function renderSystemLineOnly(entry) {
     const line = el('div', 'baton-system' + (entry.kind === 'error' ? ' baton-system--error' : ''), {
       'data-testid': 'baton-message',
       'data-sender': 'system',
@@ -614,6 +699,7 @@
     if (data && Number.isInteger(data.max_message_chars) && data.max_message_chars > 0) {
       setMaxLength(data.max_message_chars);
     }
+    if (data && data.widget && typeof data.widget === 'object') applyServerDefaults(data.widget);
     const isNewSession = id !== state.sessionId;
     state.sessionId = id;
     state.confirmed = true;
@@ -626,6 +712,29 @@
     flushOutbox();
   }
 
+  // The title, colour and greeting an admin set in the console, where the embed sets none.
+  function applyServerDefaults(widget) {
+    if (!config.fromEmbed.title && typeof widget.title === 'string' && widget.title) {
+      config.title = widget.title;
+      ui.title.textContent = widget.title;
+      ui.panel.setAttribute('aria-label', widget.title);
+    }
+    if (!config.fromEmbed.color && isValidColor(widget.color)) {
+      config.color = widget.color;
+      config.textOnColor = readableTextColor(widget.color);
+      paintColors();
+    }
+    if (!config.fromEmbed.greeting && typeof widget.greeting === 'string' && widget.greeting) {
+      config.greeting = widget.greeting;
+      let greeting = ui.log.querySelector('.baton-greeting');
+      if (!greeting) {
+        greeting = el('div', 'baton-greeting', { 'data-testid': 'baton-greeting' });
+        ui.log.prepend(greeting);
+      }
+      greeting.textContent = widget.greeting;
+    }
+  }
+
   // The server's limit, so a long message is refused here rather than after sending.
   function setMaxLength(limit) {
     state.maxLength = limit;
@@ -636,6 +745,8 @@
   // A new (or expired and replaced) session: the old transcript belongs to
   // someone else's conversation now. Keep what the customer typed meanwhile.
   function startFreshTranscript() {
+    state.wait = null;
+    renderWait();
     replaceTranscript(state.outbox.map((item) => item.entry));
   }
 
@@ -701,6 +812,7 @@
         socket.on('bot_uttered', onBotUttered);
         socket.on('typing', onServerTyping);
         socket.on('error', onServerError);
+        socket.on('queue_status', onQueueStatus);
       })
       .catch(() => {
         state.connecting = false;
@@ -717,8 +829,87 @@
   };
 
   function setStatus(status) {
-    ui.status.setAttribute('data-state', status);
-    ui.status.textContent = STATUS_TEXT[status];
+    state.connection = status;
+    renderHeaderStatus();
+  }
+
+  // While connected, the header says what the customer is waiting for (a person, or who is
+  // here), not "Online": a waiting customer must see that they wait.
+  function renderHeaderStatus() {
+    const wait = state.wait;
+    if (state.connection === 'online' && wait && (wait.state === 'waiting' || wait.state === 'assigned')) {
+      const unavailable = wait.state === 'waiting' && wait.offer_message && !wait.left_message;
+      ui.status.setAttribute('data-state', wait.state === 'assigned' ? 'assigned' : unavailable ? 'unavailable' : 'waiting');
+      ui.status.textContent = wait.headline || (wait.state === 'assigned' ? 'A person is here to help' : 'Waiting for a person');
+      return;
+    }
+    ui.status.setAttribute('data-state', state.connection);
+    ui.status.textContent = STATUS_TEXT[state.connection];
+  }
+
+  // ---------------------------------------------------------------------------
+  // Waiting for a person: the live queue status, and the leave-a-message form
+  // ---------------------------------------------------------------------------
+
+  function onQueueStatus(data) {
+    if (!data || typeof data !== 'object' || typeof data.state !== 'string') return;
+    state.wait = {
+      state: data.state,
+      position: Number.isInteger(data.position) ? data.position : null,
+      headline: typeof data.headline === 'string' ? data.headline : '',
+      detail: typeof data.detail === 'string' ? data.detail : '',
+      offer_message: data.offer_message === true,
+      left_message: data.left_message === true,
+    };
+    if (data.state === 'waiting') hideTyping(); // nobody is typing an answer while the customer waits
+    renderWait();
+  }
+
+  function renderWait() {
+    const wait = state.wait;
+    const waiting = !!(wait && wait.state === 'waiting');
+    ui.wait.hidden = !waiting;
+    ui.waitDetail.textContent = waiting ? wait.detail : '';
+    ui.root.toggleAttribute('data-waiting', waiting);
+    if (waiting && wait.position) ui.wait.setAttribute('data-position', String(wait.position));
+    else ui.wait.removeAttribute('data-position');
+    const offer = waiting && wait.offer_message && !wait.left_message;
+    ui.leave.hidden = !offer;
+    if (!offer) ui.leaveError.textContent = '';
+    renderHeaderStatus();
+  }
+
+  function submitLeaveMessage(event) {
+    event.preventDefault();
+    const email = ui.leaveEmail.value.trim();
+    const message = ui.leaveText.value.trim();
+    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) {
+      ui.leaveError.textContent = 'Please enter a valid e-mail address.';
+      ui.leaveEmail.focus();
+      return;
+    }
+    if (message.length > state.maxLength) {
+      ui.leaveError.textContent = 'Messages can be at most ' + state.maxLength + ' characters long.';
+      return;
+    }
+    if (!isReady()) {
+      ui.leaveError.textContent = 'Not connected yet; please try again in a moment.';
+      ensureConnected();
+      return;
+    }
+    ui.leaveError.textContent = '';
+    ui.leaveSend.disabled = true;
+    if (message) addEntry({ sender: 'customer', text: message });
+    state.socket.emit('leave_message', { session_id: state.sessionId, email: email, message: message }, (answer) => {
+      ui.leaveSend.disabled = false;
+      if (answer && answer.ok) {
+        ui.leaveText.value = '';
+        if (state.wait) state.wait.left_message = true;
+        renderWait();
+      } else {
+        ui.leaveError.textContent = (answer && answer.message) || 'Your message could not be sent. Please try again.';
+      }
+    });
   }
 
   // ---------------------------------------------------------------------------
@@ -805,10 +996,6 @@
 
   function buildUi() {
     const root = el('div', 'baton-root');
-    root.style.setProperty('--baton-color', config.color);
-    root.style.setProperty('--baton-on-color', config.textOnColor);
-    // Brand-coloured text on white (buttons, links) is unreadable for light brand colours.
-    root.style.setProperty('--baton-accent-text', config.textOnColor === '#ffffff' ? config.color : '#111827');
 
     const launcher = el('button', 'baton-launcher', {
       type: 'button',
@@ -839,6 +1026,26 @@
     close.append(icon(ICON_CLOSE));
     header.append(heading, close);
 
+    // The waiting state: where the customer is in the queue, and (when nobody can come soon)
+    // a form to leave a message and an e-mail address instead of waiting.
+    const wait = el('div', 'baton-wait', { 'data-testid': 'baton-wait', role: 'status', 'aria-live': 'polite' });
+    const waitDetail = el('div', 'baton-wait-detail', { 'data-testid': 'baton-wait-detail' });
+    const leave = el('form', 'baton-leave', { 'data-testid': 'baton-leave-form', novalidate: 'novalidate' });
+    const leaveEmail = el('input', 'baton-leave-email', {
+      type: 'email', 'data-testid': 'baton-leave-email', placeholder: 'Your e-mail address', 'aria-label': 'Your e-mail address',
+      autocomplete: 'email', maxlength: '320',
+    });
+    const leaveText = el('textarea', 'baton-leave-text', {
+      'data-testid': 'baton-leave-text', rows: '2', placeholder: 'Your message (optional)', 'aria-label': 'Your message',
+    });
+    const leaveSend = el('button', 'baton-leave-send', { type: 'submit', 'data-testid': 'baton-leave-send' });
+    leaveSend.textContent = 'Leave a message';
+    const leaveError = el('div', 'baton-leave-error', { 'data-testid': 'baton-leave-error', role: 'alert' });
+    leave.append(leaveEmail, leaveText, leaveSend, leaveError);
+    leave.hidden = true;
+    wait.append(waitDetail, leave);
+    wait.hidden = true;
+
     const log = el('div', 'baton-log', { role: 'log', 'aria-live': 'polite', 'aria-label': 'Conversation' });
     if (config.greeting) {
       const greeting = el('div', 'baton-greeting', { 'data-testid': 'baton-greeting' });
@@ -865,7 +1072,7 @@
     const counter = el('div', 'baton-counter', { 'data-testid': 'baton-counter', 'aria-live': 'off' });
     footer.append(input, send, counter);
 
-    panel.append(header, log, footer);
+    panel.append(header, wait, log, footer);
     root.append(panel, launcher);
 
     launcher.addEventListener('click', togglePanel);
@@ -886,8 +1093,20 @@
     });
     input.addEventListener('blur', stopCustomerTyping);
     send.addEventListener('click', submitComposer);
+    leave.addEventListener('submit', submitLeaveMessage);
 
-    return { root, launcher, unread, panel, status, log, messages, typing, input, send, counter };
+    return {
+      root, launcher, unread, panel, title, status, log, messages, typing, input, send, counter,
+      wait, waitDetail, leave, leaveEmail, leaveText, leaveSend, leaveError,
+    };
+  }
+
+  function paintColors() {
+    const root = ui.root;
+    root.style.setProperty('--baton-color', config.color);
+    root.style.setProperty('--baton-on-color', config.textOnColor);
+    // Brand-coloured text on white (buttons, links) is unreadable for light brand colours.
+    root.style.setProperty('--baton-accent-text', config.textOnColor === '#ffffff' ? config.color : '#111827');
   }
 
   // Light DOM (so tests and host-page scripts can query it) with every class
@@ -923,6 +1142,19 @@
   background: #9ca3af; vertical-align: 1px; }
 .baton-root .baton-status[data-state="online"]::before { background: #22c55e; }
 .baton-root .baton-status[data-state="offline"]::before { background: #f59e0b; }
+.baton-root .baton-status[data-state="waiting"]::before { background: #f59e0b; }
+.baton-root .baton-status[data-state="unavailable"]::before { background: #ef4444; }
+.baton-root .baton-status[data-state="assigned"]::before { background: #22c55e; }
+.baton-root .baton-wait { padding: 10px 14px; background: #fffbeb; border-bottom: 1px solid #fde68a; font-size: 13px; color: #78350f; }
+.baton-root .baton-wait-detail { white-space: pre-wrap; }
+.baton-root .baton-leave { display: grid; gap: 6px; margin-top: 8px; }
+.baton-root .baton-leave-email, .baton-root .baton-leave-text { display: block; width: 100%; margin: 0; padding: 7px 10px;
+  border: 1px solid #d1d5db; border-radius: 8px; background: #fff; color: #111827; font-size: 13px; resize: vertical; }
+.baton-root .baton-leave-send { justify-self: start; margin: 0; padding: 6px 14px; border: 0; border-radius: 999px;
+  background: var(--baton-color); color: var(--baton-on-color); font-size: 13px; cursor: pointer; }
+.baton-root .baton-leave-send:disabled { opacity: .5; cursor: default; }
+.baton-root .baton-leave-error { color: #b91c1c; font-size: 12px; }
+.baton-root .baton-leave-error:empty { display: none; }
 .baton-root .baton-close { display: flex; align-items: center; justify-content: center; width: 34px; height: 34px; margin: 0; padding: 0;
   border: 0; border-radius: 8px; background: transparent; color: inherit; cursor: pointer; }
 .baton-root .baton-close:hover { background: rgba(255, 255, 255, .18); }
@@ -949,6 +1181,18 @@
   font-size: 12px; color: #4b5563; background: #e9ebf1; white-space: pre-wrap; }
 .baton-root .baton-system--error { color: #b91c1c; background: #fee2e2; }
 
+.baton-root .baton-rating-row { display: flex; flex-direction: column; align-items: center; gap: 6px; }
+.baton-root .baton-rating { align-self: stretch; margin: 0 8px; padding: 10px 12px; border: 1px solid #e5e7eb; border-radius: 12px;
+  background: #fff; text-align: center; }
+.baton-root .baton-rating-question { font-weight: 600; margin-bottom: 8px; }
+.baton-root .baton-rating-options { display: flex; justify-content: center; gap: 6px; }
+.baton-root .baton-rating-option { width: 36px; height: 36px; margin: 0; padding: 0; border: 1px solid var(--baton-color); border-radius: 50%;
+  background: #fff; color: var(--baton-accent-text); font-weight: 700; cursor: pointer; }
+.baton-root .baton-rating-option:hover:not(:disabled) { background: var(--baton-color); color: var(--baton-on-color); }
+.baton-root .baton-rating-legend { margin-top: 6px; font-size: 11px; color: #6b7280; }
+.baton-root .baton-rating-error { color: #b91c1c; font-size: 12px; }
+.baton-root .baton-rating-error:empty { display: none; }
+.baton-root .baton-rating-thanks { color: #15803d; }
 .baton-root .baton-quick-replies { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 6px; }
 .baton-root .baton-quick-reply { margin: 0; padding: 6px 12px; border: 1px solid var(--baton-color); border-radius: 999px;
   background: #fff; color: var(--baton-accent-text); font-size: 13px; cursor: pointer; }
@@ -998,6 +1242,7 @@
   function init() {
     injectStyles();
     ui = buildUi();
+    paintColors();
     document.body.append(ui.root);
     setStatus('idle');
     updateComposer();
