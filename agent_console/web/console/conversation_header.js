@@ -11,6 +11,7 @@ export function renderConversationChrome() {
   if (!conv) return;
   $('conv-customer').textContent = conv.customer ? customerName(conv) : `Conversation #${conv.id}`;
   setChildren($('conv-meta'),
+    el('span', { class: 'meta-item', 'data-testid': 'conv-number' }, `#${conv.id}`),
     badge(conv.status || '…', `status-${conv.status}`, 'conv-status'),
     conv.channel ? badge(conv.channel, `channel-${conv.channel}`, 'conv-channel') : null,
     conv.assignee ? el('span', { class: 'meta-item', 'data-testid': 'conv-assignee' }, `Assigned to ${agentName(conv.assignee)}`) : null,

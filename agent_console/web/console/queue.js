@@ -78,7 +78,9 @@ function renderQueueItem(conv) {
     conv.handoff_reason
       ? el('span', { class: 'qi-reason', 'data-testid': 'handoff-reason' }, handoffReasonLabel(conv.handoff_reason))
       : el('span', { class: 'qi-reason muted' }, conv.status === 'bot' ? 'With the bot' : conv.status),
-    conv.status === 'queued' && conv.queued_at ? renderWaitingTime(conv.queued_at) : null),
+    conv.status === 'queued' && conv.queued_at ? renderWaitingTime(conv.queued_at) : null,
+    // The number trainers see on the review inbox's "Open conversation #N" links.
+    el('span', { class: 'qi-number', 'data-testid': 'conversation-number' }, `#${conv.id}`)),
   conv.assignee && conv.status === 'assigned' && state.tab !== 'mine'
     ? el('span', { class: 'qi-assignee' }, `→ ${agentName(conv.assignee)}`) : null,
   el('span', { class: 'qi-preview', 'data-testid': 'last-message' }, last ? `${previewPrefix}${last.text ?? ''}` : ''));
