@@ -138,10 +138,12 @@ class TrainingJobs:
 
     async def _run(self, version: ModelVersion, snapshot: Path, path: Path, config: str) -> None:
         progress = self.current
+        code = None
         try:
-            progress.stage = "training"
-            self._publish(force=True)
-            code = await self._train(snapshot, path, config)
+            if progress.stage != "cancelled":   # a cancel can come before the run has started
+                progress.stage = "training"
+                self._publish(force=True)
+                code = await self._train(snapshot, path, config)
             if progress.stage == "cancelled":
                 await self.models.finish(version.id, "cancelled", "cancelled by a trainer")
                 path.unlink(missing_ok=True)
@@ -181,6 +183,9 @@ class TrainingJobs:
             self.python, "-m", "bot.cli", "train", "--config", config, "--data-dir", str(snapshot), "--out", str(path),
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env, start_new_session=True,
             cwd=str(Path(__file__).resolve().parent.parent))
+        if self.current is not None and self.current.stage == "cancelled":
+            # Cancelled while the process was being started, before there was one to stop.
+            os.killpg(self._process.pid, signal.SIGTERM)
         await asyncio.gather(self._read(self._process.stdout), self._read(self._process.stderr))
         return await self._process.wait()
 

@@ -369,8 +369,10 @@ async def test_a_trainer_reviews_but_cannot_take_over(baton, consoles, customers
 
     # The conversation is there to read, not to take over.
     await page.get_by_test_id("nav-inbox").click()
+    await expect(queue_item(page, conversation_id).get_by_test_id("conversation-number")).to_have_text(f"#{conversation_id}")
     await queue_item(page, conversation_id).click()
     await expect(messages(page, "customer").filter(has_text="I want to talk to a person")).to_have_count(1, timeout=UI)
+    await expect(page.get_by_test_id("conv-number")).to_have_text(f"#{conversation_id}")
     await expect(page.get_by_test_id("claim")).to_be_hidden()
     await expect(page.get_by_test_id("hand-back")).to_be_hidden()
     await expect(page.get_by_test_id("resolve")).to_be_hidden()

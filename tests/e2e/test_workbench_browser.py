@@ -441,8 +441,7 @@ async def test_training_comparing_and_activating_models(workbench, consoles):
     await expect(page.get_by_test_id("train-start")).to_be_enabled()
 
     # Data that would train something wrong is refused before a run starts, with the problems listed.
-    status, tiny = await as_admin(workbench, "/api/training/intents", "POST", json={"name": "tiny_intent",
-                                                                                    "examples": ["just one example"]})
+    status, tiny = await as_admin(workbench, "/api/training/intents", "POST", json={"name": "tiny_intent", "examples": []})
     assert status == 200, tiny
     try:
         await page.get_by_test_id("train-start").click()

@@ -435,7 +435,7 @@ function renderItem(item) {
     renderList();
   });
   const guess = item.predicted;
-  const canConfirm = guess && workbench.intents.includes(guess) || guess === 'out_of_scope';
+  const canConfirm = Boolean(guess) && workbench.intents.includes(guess);
   const node = el('li', {
     class: 'review-item', 'data-testid': 'review-item', 'data-message-id': id, 'data-reason': item.reason,
     'data-status': item.status || 'open', 'aria-label': `Customer message: ${item.text}`,
