@@ -19,6 +19,7 @@ from bot.evaluation.choose import Choice, choose
 from bot.evaluation.datasets import Example
 from bot.evaluation.metrics import Figures, Handled, IntentRow, figures, per_intent
 from bot.evaluation.runs import Job, RunResult, run_jobs
+from bot.evaluation.table import ParseTable
 from bot.evaluation.thresholds import Labelled, handled
 from bot.handoff import FALLBACK_INTENT, PolicyConfig
 
@@ -94,9 +95,9 @@ def measure(system: System, data: DataSet, cache: Path, target: float, nice: int
     else:
         policy = base
     items = handled(policy, test)
-    stripped = [Labelled(i.truth, without_fallback(i.parse)) for i in test]
-    curve = [(t, figures(handled(replace(policy, confidence_threshold=t, intent_thresholds={}), stripped),
-                         policy.routed_intents)) for t in CURVE_THRESHOLDS]
+    stripped = ParseTable([Labelled(i.truth, without_fallback(i.parse)) for i in test])
+    curve = [(t, stripped.figures(replace(policy, confidence_threshold=t, intent_thresholds={})))
+             for t in CURVE_THRESHOLDS]
     return Measurement(system.name, data.name, policy, figures(items, policy.routed_intents),
                        per_intent(items, policy.routed_intents), curve, final.train_seconds,
                        final.parse_ms_median, final.parse_ms_p95, choice, items,
