@@ -59,7 +59,8 @@ class Measurement:
     parse_ms_p95: float
     choice: Optional[Choice] = None
     handled: List[Handled] = field(default_factory=list)
-    compute_seconds: float = 0.0  # every training and parsing job behind this measurement
+    compute_seconds: float = 0.0  # every training and parsing job behind this measurement (wall time)
+    cpu_seconds: float = 0.0      # the same in CPU time, where the jobs recorded it (0: not recorded)
 
 
 def without_fallback(parse: NluParse) -> NluParse:
@@ -101,7 +102,8 @@ def measure(system: System, data: DataSet, cache: Path, target: float, nice: int
     return Measurement(system.name, data.name, policy, figures(items, policy.routed_intents),
                        per_intent(items, policy.routed_intents), curve, final.train_seconds,
                        final.parse_ms_median, final.parse_ms_p95, choice, items,
-                       sum(r.job_seconds for r in results))
+                       sum(r.job_seconds for r in results),
+                       sum(r.cpu_seconds for r in results) if all(r.cpu_seconds for r in results) else 0.0)
 
 
 def mean_figures(parts: Sequence[Figures]) -> Dict[str, float]:
