@@ -271,20 +271,24 @@ async def the_loop(server: Server, held: List[HeldOut]) -> Dict[str, Any]:
 
 def verdicts_on_held_out(model: Path, held: List[HeldOut], thresholds: Path) -> Dict[str, int]:
     """What the live policy did with each held-out message as a first message (the same parses the
-    server made): answered right, answered wrongly, routed to a person, or not answered."""
+    server made): answered (confidently, or close enough to the threshold to be queued for review),
+    right or wrong; routed to a person by its intent; or not answered."""
     from bot.evaluation.metrics import OUT_OF_SCOPE, is_answer
     from bot.evaluation.replay import acted_on
     from bot.handoff import HandoffPolicy, PolicyConfig
     from bot.model_evaluation import parse_with_model
     from bot.settings import Settings
 
-    config = PolicyConfig.from_settings(Settings(handoff_thresholds_path=thresholds))   # as the server has it
+    settings = Settings(handoff_thresholds_path=thresholds)
+    config = PolicyConfig.from_settings(settings)   # as the server has it
     policy = HandoffPolicy(config)
     out: Counter = Counter()
     for example, parse in zip(held, parse_with_model(model, [h.text for h in held])):
         acted = acted_on(policy, parse)
         if is_answer(acted, config.routed_intents):
-            out["answered_right" if acted == example.intent else "answered_wrong"] += 1
+            # bot/conversation.py queues an answer this close to its threshold as "uncertain_answer"
+            close = parse.confidence < config.threshold_for(parse.intent) + settings.review_margin
+            out[f"answered_{'uncertain' if close else 'confident'}_{'right' if acted == example.intent else 'wrong'}"] += 1
         elif acted is not None and acted != OUT_OF_SCOPE:
             out["routed"] += 1
         else:
@@ -408,8 +412,12 @@ def section(r: Dict[str, Any]) -> str:
                      f"{pct(f['oos_recall'])} | {thresholds_text(rows[key]['thresholds'])} |")
     reasons = ", ".join(f"{k} {v}" for k, v in sorted(inbox["by_reason"].items(), key=lambda kv: -kv[1]))
     actions = ", ".join(f"{k} {v}" for k, v in sorted(inbox["actions"].items()))
-    answered = verdicts.get("answered_right", 0) + verdicts.get("answered_wrong", 0)
+    confident = {k: verdicts.get(f"answered_confident_{k}", 0) for k in ("right", "wrong")}
+    uncertain = sum(verdicts.get(f"answered_uncertain_{k}", 0) for k in ("right", "wrong"))
+    expected_inbox = uncertain + verdicts.get("routed", 0) + verdicts.get("not_answered", 0)
     server_eval = loop["trained"].get("server_evaluation") or {}
+    after = rows["after"]["figures"]
+    same = all(round(server_eval.get(k, -1), 4) == round(after[k], 4) for k in ("automation", "wrong_answer", "oos_recall"))
     lines += [
         "",
         f"- Held out: {held['total']} examples ({held['out_of_scope']} of them out of scope), a seeded third of "
@@ -418,15 +426,20 @@ def section(r: Dict[str, Any]) -> str:
         f"knows each message's true intent, acted on all of them ({actions}; the bot's guess was right for "
         f"{inbox['predicted_right']}); {inbox['examples_added']} became training examples"
         + (f" ({inbox['duplicates_skipped']} skipped as duplicates)" if inbox["duplicates_skipped"] else "") + ".",
-        f"- The other {held['total'] - inbox['items']} never reach a trainer: the reduced model answered "
-        f"{answered} held-out messages confidently enough to stay out of the inbox "
-        f"({verdicts.get('answered_right', 0)} rightly, {verdicts.get('answered_wrong', 0)} wrongly — a wrong "
-        "answer given with confidence is invisible to the loop unless an agent labels it).",
-        f"- Retraining through `/api/models/train` took {loop['trained']['seconds']:.0f} s (queued behind "
-        "nothing; progress polled from `/api/models`); the server's own evaluation of the new model "
-        f"(automation {pct(server_eval.get('automation', 0))}, wrong answers "
-        f"{pct(server_eval.get('wrong_answer', 0))}) matches the table, and activation swapped it in without "
-        "a restart.",
+        f"- **The other {held['total'] - inbox['items']} never reached a trainer**: the reduced model answered "
+        f"{confident['right'] + confident['wrong']} held-out messages confidently ({confident['right']} rightly, "
+        f"{confident['wrong']} wrongly: a wrong answer given with "
+        "confidence is invisible to this loop unless an agent labels the message). Replaying the same parses "
+        f"through the policy offline predicts {expected_inbox} inbox items ({uncertain} answers close to the "
+        f"threshold, {verdicts.get('routed', 0)} routed to a person by intent, {verdicts.get('not_answered', 0)} "
+        f"not answered){'' if expected_inbox == inbox['items'] else ' (the server queued a different number)'}.",
+        f"- Retraining through `/api/models/train` took {loop['trained']['seconds']:.0f} s (progress polled from "
+        "`/api/models`). The server's own evaluation of the new model "
+        f"({pct(server_eval.get('automation', 0))} / {pct(server_eval.get('wrong_answer', 0))} / "
+        f"{pct(server_eval.get('oos_recall', 0))}) "
+        + ("is the same as `baton evaluate --model`'s in the table" if same else
+           "differs from `baton evaluate --model`'s in the table") +
+        "; activation swapped it in without a restart (`/api/models` then names it as serving).",
         "- Thresholds: the running server keeps the ones learned for the reduced data (training does not "
         "re-learn them); the last row re-runs `baton evaluate` on the grown data, as `make evaluate` would.",
         "",
