@@ -123,6 +123,9 @@ def evaluate(data_dir: Path, out_dir: Path, config_name: str = "config.yml", see
                                    "mean": mean_figures([m.overall for m in runs])}
                             for name, runs in banking_runs.items()},
               "production_training_seconds": round(training_seconds, 1) if training_seconds else None,
+              "banking77_seeds": list(seeds) if banking77 else [],
+              "banking77_baseline_seeds": ([s for s in seeds if baseline_seeds is None or s in baseline_seeds]
+                                           if banking77 and baseline else []),
               "duration_seconds": round(time.monotonic() - started)}
     (out_dir / "results.json").write_text(json.dumps(result, indent=2))
     (out_dir / "store-curve.svg").write_text(report.svg(store_runs, "Store test set: wrong answers vs automation"))
@@ -269,6 +272,9 @@ def _results_section(store_runs: Sequence[Measurement], banking: Dict[str, List[
                 lines += ["", f"At the baseline's own automation rate (per seed, seeds both ran), Baton's curve gives "
                           f"{report.pct(mean['wrong_answer'])} wrong answers against the baseline's "
                           f"{report.pct(base['wrong_answer'])}."]
+        elif len(store_runs) > 1:
+            lines += ["", "The baseline was not run on Banking77 in this run (`--baseline-seeds` named none): "
+                      "`make bench-nlu` runs it on every seed."]
         lines += ["", "Per seed:", "", "| seed | system | automation | wrong answers | out-of-scope recall | thresholds |",
                   "|---|---|---|---|---|---|"]
         for name, runs in banking.items():

@@ -92,3 +92,8 @@ def test_a_baseline_on_fewer_seeds_is_compared_on_its_own_seeds_and_the_gap_is_s
     assert "| Baton, the baseline's seeds only | 1 | 70.0% | 2.0% |" in text   # like with like
     assert "| Rasa baseline | 1 | 75.0% | 6.0% |" in text
     assert "not run on seed 2, 3" in text and "2.0 hours" in text and "1.5 CPU-hours" in text
+    # A run told to skip the baseline on Banking77 says so instead of leaving it out silently.
+    banking.pop("Rasa baseline")
+    text = _results_section(store + [run("Rasa baseline", 0, 90, 9)], banking,
+                            {"compute_seconds": 600, "config": "config.yml"})
+    assert "The baseline was not run on Banking77 in this run" in text and "| Rasa baseline |" in text
