@@ -144,8 +144,11 @@ class Server:
                 self.process.wait()
 
 
-async def send_as_customers(server: Server, held: List[HeldOut], concurrency: int = 4) -> List[List[Dict]]:
-    """Each held-out example as a new customer's first message on the REST channel."""
+async def send_as_customers(server: Server, held: List[HeldOut], concurrency: int = 1) -> List[List[Dict]]:
+    """Each held-out example as a new customer's first message on the REST channel.
+
+    One after another by default: the messages' ids then follow the held-out file, and the inbox
+    adds a bulk action's examples in id order, so every run writes the same nlu.yml."""
     import aiohttp
 
     replies: List[List[Dict]] = [[] for _ in held]
@@ -173,8 +176,10 @@ async def call(http, server: Server, method: str, path: str, **kwargs) -> Tuple[
 async def work_the_inbox(http, server: Server, held: List[HeldOut]) -> Dict[str, Any]:
     """Confirm, relabel or mark out of scope every open inbox item, knowing each message's truth."""
     truth: Dict[str, str] = {}
-    for example in held:
+    order: Dict[str, int] = {}
+    for index, example in enumerate(held):
         truth.setdefault(example.text, example.intent)
+        order.setdefault(example.text, index)
     items: List[Dict[str, Any]] = []
     before: Optional[int] = None
     while True:
@@ -190,6 +195,9 @@ async def work_the_inbox(http, server: Server, held: List[HeldOut]) -> Dict[str,
     unknown = [i["text"] for i in items if i["text"] not in truth]
     if unknown:
         raise RuntimeError(f"{len(unknown)} inbox items are not held-out examples, e.g. {unknown[:3]}")
+    # In the held-out file's order: the examples are appended in the same order on every run, and so
+    # the files `baton evaluate` caches its runs by are the same too.
+    items.sort(key=lambda i: order[i["text"]])
     verdicts = [(i["message_id"], trainer_verdict(i["predicted"], truth[i["text"]])) for i in items]
     added = skipped = 0
     actions: Counter = Counter()
