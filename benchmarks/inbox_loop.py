@@ -296,7 +296,8 @@ def verdicts_on_held_out(model: Path, held: List[HeldOut], thresholds: Path) -> 
         if is_answer(acted, config.routed_intents):
             # bot/conversation.py queues an answer this close to its threshold as "uncertain_answer"
             close = parse.confidence < config.threshold_for(parse.intent) + settings.review_margin
-            out[f"answered_{'uncertain' if close else 'confident'}_{'right' if acted == example.intent else 'wrong'}"] += 1
+            right = "right" if acted == example.intent else "wrong"
+            out[f"answered_{'uncertain' if close else 'confident'}_{right}"] += 1
         elif acted is not None and acted != OUT_OF_SCOPE:
             out["routed"] += 1
         else:
@@ -425,7 +426,8 @@ def section(r: Dict[str, Any]) -> str:
     expected_inbox = uncertain + verdicts.get("routed", 0) + verdicts.get("not_answered", 0)
     server_eval = loop["trained"].get("server_evaluation") or {}
     after = rows["after"]["figures"]
-    same = all(round(server_eval.get(k, -1), 4) == round(after[k], 4) for k in ("automation", "wrong_answer", "oos_recall"))
+    same = all(round(server_eval.get(k, -1), 4) == round(after[k], 4)
+               for k in ("automation", "wrong_answer", "oos_recall"))
     lines += [
         "",
         f"- Held out: {held['total']} examples ({held['out_of_scope']} of them out of scope), a seeded third of "
@@ -478,7 +480,10 @@ def write_section(path: Path, text: str) -> None:
         body = head + text + rest.split(END, 1)[1]
     else:
         marker = "<!-- speed:start"
-        body = body.replace(marker, text + "\n\n" + marker, 1) if marker in body else body.rstrip("\n") + "\n\n" + text + "\n"
+        if marker in body:   # before the Speed section
+            body = body.replace(marker, text + "\n\n" + marker, 1)
+        else:
+            body = body.rstrip("\n") + "\n\n" + text + "\n"
     path.write_text(body, encoding="utf-8")
 
 

@@ -97,3 +97,8 @@ def test_a_baseline_on_fewer_seeds_is_compared_on_its_own_seeds_and_the_gap_is_s
     text = _results_section(store + [run("Rasa baseline", 0, 90, 9)], banking,
                             {"compute_seconds": 600, "config": "config.yml"})
     assert "The baseline was not run on Banking77 in this run" in text and "| Rasa baseline |" in text
+    text = _results_section(store + [run("Rasa baseline", 0, 90, 9)], banking,
+                            {"compute_seconds": 600, "config": "config.yml", "banking77_seeds": [1, 2, 3],
+                             "banking77_baseline_seeds": []})
+    assert "This run trains and parses for about 10 min" in text
+    assert "plus the baseline on Banking77 seed 1, 2, 3" in text
