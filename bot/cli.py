@@ -193,7 +193,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
              target=args.target_wrong, thresholds_path=thresholds, baseline=args.baseline,
              banking77=args.banking77, seeds=tuple(args.seeds),
              results_md=Path(args.results) if args.results else None, time_training=args.time_training,
-             nice=args.nice, baseline_seeds=tuple(args.baseline_seeds) if args.baseline_seeds else None)
+             nice=args.nice, baseline_seeds=tuple(args.baseline_seeds) if args.baseline_seeds is not None else None)
     return 0
 
 
@@ -315,8 +315,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--baseline", action="store_true", help="also measure the plain Rasa pipeline (slower)")
     p.add_argument("--banking77", action="store_true", help="also measure Banking77's open-set protocol")
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="Banking77 seeds (default 1 2 3)")
-    p.add_argument("--baseline-seeds", type=int, nargs="+",
-                   help="Banking77 seeds for the (slow) baseline; default: the same as --seeds")
+    p.add_argument("--baseline-seeds", type=int, nargs="*",
+                   help="Banking77 seeds for the (slow) baseline; default: the same as --seeds; "
+                        "none after the flag: the baseline skips Banking77")
     p.add_argument("--results", help="write the NLU section of this markdown file (benchmarks/RESULTS.md)")
     p.add_argument("--time-training", action="store_true", help="also time `baton train` of the config from scratch")
     p.add_argument("--seed", type=int, default=7, help="cross-validation seed")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Dict, List, Sequence
 
 from bot.evaluation.metrics import Figures
+from bot.evaluation.table import ParseTable
 from bot.evaluation.thresholds import Labelled, choose_global, choose_per_intent, score
 from bot.handoff import PolicyConfig
 
@@ -32,16 +33,18 @@ def choose(base: PolicyConfig, folds: Sequence[Sequence[Labelled]], target: floa
     everything: List[Labelled] = [item for fold in folds for item in fold]
     global_parts, per_intent_parts = [], []
     for k, held in enumerate(folds):
-        rest = [item for j, fold in enumerate(folds) if j != k for item in fold]
+        rest = ParseTable([item for j, fold in enumerate(folds) if j != k for item in fold])
+        held_table = ParseTable(held)
         g = choose_global(base, rest, target)
-        global_parts.append(score(g, held))
-        per_intent_parts.append(score(choose_per_intent(g, rest, target), held))
+        global_parts.append(score(g, held_table))
+        per_intent_parts.append(score(choose_per_intent(g, rest, target), held_table))
     cv_global, cv_per_intent = _sum(global_parts), _sum(per_intent_parts)
-    chosen = choose_global(base, everything, target)
+    table = ParseTable(everything)
+    chosen = choose_global(base, table, target)
     keep = (cv_per_intent.wrong_answer <= max(target, cv_global.wrong_answer)
             and cv_per_intent.automation > cv_global.automation)
     if keep:
-        chosen = choose_per_intent(chosen, everything, target)
+        chosen = choose_per_intent(chosen, table, target)
     return Choice(chosen, keep, cv_global, cv_per_intent)
 
 

@@ -19,6 +19,7 @@ from bot.evaluation.choose import Choice, choose
 from bot.evaluation.datasets import Example
 from bot.evaluation.metrics import Figures, Handled, IntentRow, figures, per_intent
 from bot.evaluation.runs import Job, RunResult, run_jobs
+from bot.evaluation.table import ParseTable
 from bot.evaluation.thresholds import Labelled, handled
 from bot.handoff import FALLBACK_INTENT, PolicyConfig
 
@@ -58,7 +59,8 @@ class Measurement:
     parse_ms_p95: float
     choice: Optional[Choice] = None
     handled: List[Handled] = field(default_factory=list)
-    compute_seconds: float = 0.0  # every training and parsing job behind this measurement
+    compute_seconds: float = 0.0  # every training and parsing job behind this measurement (wall time)
+    cpu_seconds: float = 0.0      # the same in CPU time, where the jobs recorded it (0: not recorded)
 
 
 def without_fallback(parse: NluParse) -> NluParse:
@@ -94,13 +96,14 @@ def measure(system: System, data: DataSet, cache: Path, target: float, nice: int
     else:
         policy = base
     items = handled(policy, test)
-    stripped = [Labelled(i.truth, without_fallback(i.parse)) for i in test]
-    curve = [(t, figures(handled(replace(policy, confidence_threshold=t, intent_thresholds={}), stripped),
-                         policy.routed_intents)) for t in CURVE_THRESHOLDS]
+    stripped = ParseTable([Labelled(i.truth, without_fallback(i.parse)) for i in test])
+    curve = [(t, stripped.figures(replace(policy, confidence_threshold=t, intent_thresholds={})))
+             for t in CURVE_THRESHOLDS]
     return Measurement(system.name, data.name, policy, figures(items, policy.routed_intents),
                        per_intent(items, policy.routed_intents), curve, final.train_seconds,
                        final.parse_ms_median, final.parse_ms_p95, choice, items,
-                       sum(r.job_seconds for r in results))
+                       sum(r.job_seconds for r in results),
+                       sum(r.cpu_seconds for r in results) if all(r.cpu_seconds for r in results) else 0.0)
 
 
 def mean_figures(parts: Sequence[Figures]) -> Dict[str, float]:

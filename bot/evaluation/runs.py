@@ -52,13 +52,15 @@ class RunResult:
     train_seconds: float
     parse_ms_median: float
     parse_ms_p95: float
-    job_seconds: float  # training, loading and parsing: what the job costs from scratch
+    job_seconds: float  # training, loading and parsing: what the job costs from scratch (wall time)
+    cpu_seconds: float = 0.0  # the same in CPU time of the child, all threads (0: not recorded)
 
 
 def _result(raw: Dict[str, Any]) -> RunResult:
     return RunResult([NluParse.from_rasa(p) for p in raw["parses"]], raw["train_seconds"],
                      raw["parse_ms_median"], raw["parse_ms_p95"],
-                     raw.get("job_seconds", raw["train_seconds"] + raw["parse_ms_median"] * len(raw["parses"]) / 1000))
+                     raw.get("job_seconds", raw["train_seconds"] + raw["parse_ms_median"] * len(raw["parses"]) / 1000),
+                     raw.get("cpu_seconds", 0.0))
 
 
 def run_jobs(jobs: Sequence[Job], cache: Path, nice: int = 0) -> List[RunResult]:
@@ -97,7 +99,7 @@ def _run_in_child(jobs: List[Dict[str, Any]]) -> None:
         print(f"    [{number}/{len(jobs)}] training {Path(job['config']).name} on {Path(job['train']).name}, "
               f"then parsing {len(job['texts'])} messages", flush=True)
         with tempfile.TemporaryDirectory(prefix="baton-model-") as tmp:
-            started = time.monotonic()
+            started, cpu_started = time.monotonic(), time.process_time()
             model = rasa.model_training.train_nlu(job["config"], job["train"], tmp, fixed_model_name="model")
             train_seconds = time.monotonic() - started
             agent = Agent.load(model)
@@ -106,6 +108,8 @@ def _run_in_child(jobs: List[Dict[str, Any]]) -> None:
         Path(job["out"] + ".part").write_text(json.dumps({
             "config": job["config"], "train_seconds": round(train_seconds, 2),
             "job_seconds": round(time.monotonic() - started, 2),
+            # wall time on a shared machine says little; CPU time (TensorFlow's threads included) says what it costs
+            "cpu_seconds": round(time.process_time() - cpu_started, 2),
             "parse_ms_median": round(1000 * statistics.median(timings), 2) if timings else 0.0,
             "parse_ms_p95": round(1000 * timings[int(0.95 * (len(timings) - 1))], 2) if timings else 0.0,
             "parses": parses}))

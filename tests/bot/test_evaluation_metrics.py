@@ -73,3 +73,32 @@ def test_replay_reduces_the_live_policy_to_the_intent_acted_on():
     assert acted_on(policy, parse("out_of_scope", 0.9)) is None                     # a miss, never an answer
     assert acted_on(policy, parse("order_status", 0.99, text="my lawyer asks")) is None  # business rule
     assert acted_on(policy, parse("nlu_fallback", 0.3)) is None
+
+
+def test_a_baseline_on_fewer_seeds_is_compared_on_its_own_seeds_and_the_gap_is_said():
+    from bot.evaluation.evaluate import _results_section
+    from bot.evaluation.protocol import Measurement
+
+    def run(system, seed, right, wrong, compute=60.0, cpu=0.0):
+        f = Figures(in_scope=100, out_of_scope=50, right=right, wrong=wrong, oos_caught=40)
+        return Measurement(system, f"banking77 seed {seed}", PolicyConfig(confidence_threshold=0.9,
+                           ambiguity_margin=0.0), f, [], [(0.5, f)], 1.0, 10.0, 20.0, None, [], compute, cpu)
+
+    store = [run("Baton", 0, 90, 2)]
+    banking = {"Baton": [run("Baton", 1, 70, 3), run("Baton", 2, 60, 3), run("Baton", 3, 80, 3)],
+               "Rasa baseline": [run("Rasa baseline", 1, 75, 9, compute=7200.0, cpu=5400.0)]}
+    text = _results_section(store, banking, {"compute_seconds": 600, "config": "config.yml"})
+    assert "| Baton | 1, 2, 3 | 70.0% |" in text                       # all of Baton's seeds
+    assert "| Baton, the baseline's seeds only | 1 | 70.0% | 2.0% |" in text   # like with like
+    assert "| Rasa baseline | 1 | 75.0% | 6.0% |" in text
+    assert "not run on seed 2, 3" in text and "2.0 hours" in text and "1.5 CPU-hours" in text
+    # A run told to skip the baseline on Banking77 says so instead of leaving it out silently.
+    banking.pop("Rasa baseline")
+    text = _results_section(store + [run("Rasa baseline", 0, 90, 9)], banking,
+                            {"compute_seconds": 600, "config": "config.yml"})
+    assert "The baseline was not run on Banking77 in this run" in text and "| Rasa baseline |" in text
+    text = _results_section(store + [run("Rasa baseline", 0, 90, 9)], banking,
+                            {"compute_seconds": 600, "config": "config.yml", "banking77_seeds": [1, 2, 3],
+                             "banking77_baseline_seeds": []})
+    assert "This run trains and parses for about 10 min" in text
+    assert "plus the baseline on Banking77 seed 1, 2, 3" in text
