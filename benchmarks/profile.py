@@ -23,7 +23,7 @@ from typing import Dict, List, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench import ROOT, baton_server, loadgen  # noqa: E402
+from bench import ROOT, baton_server  # noqa: E402
 
 # Where time goes, by area: the first pattern found in a sample's stack (innermost first) names it.
 AREAS = [
