@@ -6,7 +6,7 @@ carries, and the conversation's summary as it is now.
 
 from __future__ import annotations
 
-from agent_console.namespace import ROOM, AgentNamespace
+from agent_console.namespace import ROOM, TRAINER_ROOM, AgentNamespace
 from bot.events import DomainEvent, EventName
 from bot.store.conversations import ConversationStore, NotFound
 
@@ -58,10 +58,10 @@ class ConsoleBroadcaster:
             message = event.messages[0]
             item = ReviewItem(message.id, message.conversation_id, message.text, message.channel,
                               event.data.get("reason", ""), None, message.nlu, message.label, None, message.created_at)
-            await ns.emit("review_item", {**item.as_json(), **suggested_example(item)}, room=ROOM)
+            await ns.emit("review_item", {**item.as_json(), **suggested_example(item)}, room=TRAINER_ROOM)
         elif event.name is EventName.MESSAGE_REVIEWED:
-            await ns.emit("reviewed", dict(event.data), room=ROOM)
+            await ns.emit("reviewed", dict(event.data), room=TRAINER_ROOM)
         elif event.name is EventName.MODEL_CHANGED:
-            await ns.emit("model", dict(event.data), room=ROOM)
+            await ns.emit("model", dict(event.data), room=TRAINER_ROOM)
         elif event.name is EventName.SETTINGS_CHANGED:
-            await ns.emit("settings", dict(event.data), room=ROOM)
+            await ns.emit("settings", dict(event.data), room=TRAINER_ROOM)

@@ -24,7 +24,7 @@ from agent_console.presence import Presence
 from agent_console.schemas import (
     BadRequest, ConversationRef, MessageRef, PresenceBody, SyncBody, parse,
 )
-from bot.domain import AGENT_ROLES, ANY_ROLE
+from bot.domain import AGENT_ROLES, ANY_ROLE, TRAINER_ROLES
 from bot.socketio_safety import SafeNamespace, failure
 from bot.store.conversations import OPEN_STATUSES, ConversationStore, NotFound
 from bot.views import UserView, all_json
@@ -32,6 +32,9 @@ from bot.views import UserView, all_json
 log = logging.getLogger(__name__)
 
 ROOM = "agents"
+# The trainer workbench's live events (inbox items, verdicts, training, settings): trainers and
+# admins only, so an agent's browser never receives what its role may not open.
+TRAINER_ROOM = "trainers"
 # Presence changes this close together go out as one roster. Without it, a hundred consoles
 # connecting at once each sent a hundred-entry roster to every console: a million entries.
 PRESENCE_COALESCE_SECONDS = 0.1
@@ -73,6 +76,8 @@ class AgentNamespace(SafeNamespace):
         await self.save_session(sid, {"user_id": user.id, "login": digest})
         self._sids_by_login[digest].add(sid)
         await self.enter_room(sid, ROOM)
+        if user.role in TRAINER_ROLES:
+            await self.enter_room(sid, TRAINER_ROOM)
         self.presence.connected(user.id, sid)
         conversations = await self.conversations.list_conversations(OPEN_STATUSES, 200)
         await self.emit("queue", {"conversations": all_json(conversations), "me": user.as_json()}, to=sid)

@@ -97,6 +97,30 @@ async def test_roles_are_enforced_on_socketio(server):
                                headers={"Cookie": "baton_session=forged"})
 
 
+async def test_the_workbench_events_reach_trainers_only(server):
+    """A new review item is live on a trainer's socket; an agent's socket never carries it."""
+    agent_token, _ = await logged_in(server, "agent")
+    trainer_token, _ = await logged_in(server, "trainer")
+    agent = await AgentClient(server, agent_token).connect()
+    trainer = await AgentClient(server, trainer_token).connect()
+    try:
+        who = sender()
+        async with http_session() as http:
+            await rest(http, server, who, "I want to talk to a person")
+        item = await trainer.wait_for("review_item", lambda d: d.get("text") == "I want to talk to a person"
+                                      and d.get("reason") == "human_requested")
+        handoff = await agent.wait_for("handoff", lambda d: d["id"] == item["conversation_id"])
+        assert handoff["handoff_reason"] == "human_requested"
+        await asyncio.sleep(0.5)   # the same emit reached the trainer already; give the agent's every chance
+        seen = []
+        while not agent.events.empty():
+            seen.append(agent.events.get_nowait()[0])
+        assert not {"review_item", "reviewed", "model", "settings"} & set(seen), seen
+    finally:
+        await agent.close()
+        await trainer.close()
+
+
 async def test_the_api_refuses_other_origins(server):
     username, password, _ = await add_user(server, "agent")
     async with http_session() as http:
