@@ -61,24 +61,40 @@ def trained_ted_model() -> Path:
     return model
 
 
+DIET_EXAMPLES_PER_INTENT = 12
+
+
+def few_examples_each(limit: int) -> dict:
+    """data/nlu.yml with each intent's first `limit` examples (regexes and entities kept): DIET
+    trains in a minute instead of several, and every intent and entity is still there."""
+    nlu = yaml.safe_load((DATA / "nlu.yml").read_text())
+    for block in nlu["nlu"]:
+        if "intent" in block and isinstance(block.get("examples"), str):
+            lines = [line for line in block["examples"].splitlines() if line.strip().startswith("- ")]
+            block["examples"] = "\n".join(lines[:limit]) + "\n"
+    return nlu
+
+
 def trained_diet_model() -> Path:
     """The stock DIET pipeline (benchmarks/nlu/baseline_config.yml) with few epochs and the rules.
 
     Production uses the TF-IDF classifier, but a shop may keep DIET: its batched prediction is
     checked against Rasa's own on a model that has one.
     """
-    model = CACHE / f"diet-{data_fingerprint()}.tar.gz"
+    model = CACHE / f"diet-small-{data_fingerprint()}.tar.gz"
     if model.is_file():
         return model
     CACHE.mkdir(parents=True, exist_ok=True)
     config = yaml.safe_load((PROJECT_ROOT / "benchmarks" / "nlu" / "baseline_config.yml").read_text())
     for component in config["pipeline"]:
         if component["name"] == "DIETClassifier":
-            component["epochs"] = 5
+            component["epochs"] = 2   # equality with Rasa's own parse needs a DIET, not a good one
     config["policies"] = [{"name": "RulePolicy", "core_fallback_threshold": 0.3, "enable_fallback_prediction": True}]
     with tempfile.TemporaryDirectory(prefix="baton-diet-data-") as tmp:
-        for name in ("domain.yml", "nlu.yml", "rules.yml"):
+        for name in ("domain.yml", "rules.yml"):
             (Path(tmp) / name).write_text((DATA / name).read_text())
+        (Path(tmp) / "nlu.yml").write_text(yaml.safe_dump(few_examples_each(DIET_EXAMPLES_PER_INTENT),
+                                                          sort_keys=False, allow_unicode=True))
         (Path(tmp) / "config-diet.yml").write_text(yaml.safe_dump(config, sort_keys=False))
         subprocess.run([sys.executable, "-c",
                         "import sys; from pathlib import Path; from bot.training import train; "

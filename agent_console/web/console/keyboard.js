@@ -30,7 +30,7 @@ function moveSelection(step) {
 
 export function onGlobalKeydown(event) {
   // A workbench dialog (confirmation, intent picker) handles its own keys.
-  if (document.querySelector('.overlay:not(#help-overlay)')) return;
+  if (document.querySelector('.overlay:not(#help-overlay):not([hidden])')) return;
   if (event.key === 'Escape') {
     const helpWasOpen = !$('help-overlay').hidden;
     closeHelp();
