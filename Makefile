@@ -18,8 +18,9 @@ help:
 	@echo "make screenshots  refresh the pictures in docs/ from the browser tests"
 	@echo "make train     retrain the model from data/"
 	@echo "make evaluate  learn the handoff thresholds; the three figures on the store test set (docs/evaluation)"
-	@echo "make bench-nlu Baton vs plain Rasa on the store set and Banking77 (benchmarks/RESULTS.md, ~40 min)"
-	@echo "make bench-inbox  a third of the data back through the review inbox: the figures before and after (~20 min)"
+	@echo "make bench-nlu Baton vs plain Rasa on the store set and Banking77 (benchmarks/RESULTS.md; hours: the stock"
+	@echo "              DIET baseline alone takes ~3 CPU-hours per Banking77 seed; finished jobs are cached in .cache/nlu-eval)"
+	@echo "make bench-inbox  a third of the data back through the review inbox: the figures before and after (~30-50 min)"
 	@echo "make bench     Baton vs rasa run on the same model; rewrites the Speed section of benchmarks/RESULTS.md"
 
 $(STAMP): pyproject.toml constraints.txt
