@@ -24,11 +24,12 @@ from typing import Any, Dict, List, Optional
 import aiohttp
 
 # Mixed store questions a shop's bot answers (none asks for a person): the same list, in the same
-# order per sender, goes to both servers.
+# order per sender, goes to both servers. None needs a custom action either: `rasa run` has no
+# action server here, so order status and tracking (the order form) would be work only Baton does.
 STORE_QUESTIONS = [
-    "hi there", "where is my order 12345?", "how long does delivery take?", "what is your return policy?",
+    "hi there", "are you a bot?", "how long does delivery take?", "what is your return policy?",
     "my payment failed", "do you have this jacket in size M?", "what are your opening hours?", "thanks!",
-    "how much is shipping to Germany?", "can I change my shipping address?", "how do I track my parcel",
+    "how much is shipping to Germany?", "can I change my shipping address?", "how do I update my account details",
     "which payment methods do you accept", "I forgot my password", "do you have a size guide",
     "when will I get my refund", "I want to cancel my order 55821", "is there a discount code",
     "how can I contact you", "I'd like to return my shoes", "goodbye",
