@@ -41,3 +41,11 @@ def test_without_out_of_scope_examples_there_is_no_gate():
 
 def test_digits_are_folded_so_order_numbers_look_alike():
     assert text_model.normalise("Order  #48213 ") == text_model.normalise("order #10927")
+
+
+def test_features_are_the_feature_unions_own(model):
+    texts = ["where is my order 55555", "RETURN label?!", "", "ünïcödé weather", "order order order"]
+    ours = model.transform(texts)
+    theirs = model.features.transform(texts)
+    assert ours.shape == theirs.shape and ours.dtype == theirs.dtype
+    assert (ours != theirs).nnz == 0 and ours.nnz > 0

@@ -1,0 +1,161 @@
+"""Rasa's dialogue states of a conversation, worked out once per turn instead of once per question.
+
+Every dialogue policy asks for the states of the whole conversation (`Domain.states_for_tracker_history`)
+for every prediction, and Rasa replays the conversation from its first event each time: in a long
+conversation that replay was the largest single cost of a turn (RulePolicy alone asks twice a turn).
+A state depends only on the events applied before it, so the states already worked out for a
+tracker stay valid while its applied events keep the same beginning; only the new events are
+replayed. Anything else (an undo, a restart, a rewritten loop: the applied events no longer begin
+with the remembered ones) starts from the first event, exactly as Rasa does. The loop below is
+Rasa 3.6's own, made resumable; every call gets fresh state dicts, because Rasa's featurizers
+edit the states they are given. `tests/engine/test_rasa_states.py` compares it with Rasa's, state
+by state, on every story and rule in data/ and on long and rewound conversations.
+"""
+
+from __future__ import annotations
+
+import copy
+import weakref
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
+
+_installed = False
+
+
+@dataclass
+class _Progress:
+    """Where one replay of one tracker got to (for one combination of the call's options)."""
+
+    domain: Any
+    rule_only_data: Any                                 # compared by value: Rasa builds it afresh per call
+    events: List[Any] = field(default_factory=list)     # the applied events replayed so far
+    replay: Any = None                                  # the tracker those events were applied to
+    states: List[Dict[str, Dict[str, Any]]] = field(default_factory=list)
+    last_ml_action_sub_state: Any = None
+    turn_was_hidden: bool = False
+
+
+@dataclass
+class MemoStats:
+    resumed: int = 0   # calls that replayed only the events new since the last call
+    replayed: int = 0  # calls that replayed the whole conversation (first call, undo, restart, options)
+
+
+stats = MemoStats()
+
+# id(tracker) -> (weak reference to it, its progress per (omit_unset_slots, ignore_rule_only_turns))
+_memo: Dict[int, Tuple[Any, Dict[Tuple[bool, bool], _Progress]]] = {}
+
+
+def _forget(key: int):
+    def callback(_ref: Any) -> None:
+        _memo.pop(key, None)
+    return callback
+
+
+def _progress_of(tracker: Any, options: Tuple[bool, bool]) -> Dict[Tuple[bool, bool], _Progress]:
+    key = id(tracker)
+    entry = _memo.get(key)
+    if entry is None or entry[0]() is not tracker:
+        entry = (weakref.ref(tracker, _forget(key)), {})
+        _memo[key] = entry
+    return entry[1]
+
+
+def _copy(states: List[Dict[str, Dict[str, Any]]]) -> List[Dict[str, Dict[str, Any]]]:
+    """Fresh dicts for the caller to edit. Sub-state values are strings and tuples; a sub-state Rasa
+    shares between two states (a rule-only turn takes the previous user input) stays shared."""
+    seen: Dict[int, Dict[str, Any]] = {}
+
+    def fresh(sub: Dict[str, Any]) -> Dict[str, Any]:
+        copied = seen.get(id(sub))
+        if copied is None:
+            copied = seen[id(sub)] = dict(sub)
+        return copied
+
+    return [{name: fresh(sub) for name, sub in state.items()} for state in states]
+
+
+def states_for_tracker_history(domain: Any, tracker: Any, omit_unset_slots: bool = False,
+                               ignore_rule_only_turns: bool = False,
+                               rule_only_data: Optional[Dict[str, Any]] = None) -> List[Dict[str, Any]]:
+    from rasa.shared.core.constants import PREVIOUS_ACTION
+    from rasa.shared.core.events import ActionExecuted
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    if type(tracker) is not DialogueStateTracker:
+        return _original(domain, tracker, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
+
+    applied = tracker.applied_events()
+    options = (bool(omit_unset_slots), bool(ignore_rule_only_turns))
+    progresses = _progress_of(tracker, options)
+    progress = progresses.get(options)
+    if (progress is None or progress.domain is not domain or progress.rule_only_data != rule_only_data
+            or len(progress.events) > len(applied)
+            or any(a is not b for a, b in zip(progress.events, applied))):
+        progress = _Progress(domain, copy.deepcopy(rule_only_data), replay=tracker.init_copy())
+        progresses[options] = progress
+        stats.replayed += 1
+    else:
+        stats.resumed += 1
+
+    def step(replay: Any, hide_rule_turn: bool, states: List[Dict[str, Any]],
+             last_ml: Any, hidden: bool) -> Tuple[Any, bool]:
+        """One pass of Rasa's loop body: appends the state of `replay` unless the turn is hidden."""
+        if ignore_rule_only_turns:
+            if not hidden:
+                last_ml = domain._get_prev_action_sub_state(replay)
+            if not replay.followup_action and not replay.latest_action_name == replay.active_loop_name:
+                hidden = hide_rule_turn
+            if hidden:
+                return last_ml, hidden
+        state = domain.get_active_state(replay, omit_unset_slots=omit_unset_slots)
+        if ignore_rule_only_turns:
+            domain._remove_rule_only_features(state, rule_only_data)
+            if states:
+                domain._substitute_rule_only_user_input(state, states[-1])
+            if last_ml:
+                state[PREVIOUS_ACTION] = last_ml
+        states.append(domain._clean_state(state))
+        return last_ml, hidden
+
+    replay = progress.replay
+    for event in applied[len(progress.events):]:
+        if isinstance(event, ActionExecuted):
+            progress.last_ml_action_sub_state, progress.turn_was_hidden = step(
+                replay, event.hide_rule_turn, progress.states, progress.last_ml_action_sub_state,
+                progress.turn_was_hidden)
+        replay.update(event)
+        progress.events.append(event)
+
+    # The state after the last event belongs to this call only: the next event may come before it.
+    states = list(progress.states)
+    step(replay, False, states, progress.last_ml_action_sub_state, progress.turn_was_hidden)
+    return _copy(states)
+
+
+_original: Any = None
+
+
+def install() -> None:
+    """Route `Domain.states_for_tracker_history` through the memo (idempotent, process-wide)."""
+    global _installed, _original
+    if _installed:
+        return
+    from rasa.shared.core.domain import Domain
+
+    _original = Domain.states_for_tracker_history
+    Domain.states_for_tracker_history = states_for_tracker_history
+    _installed = True
+
+
+def uninstall() -> None:
+    """Rasa's own again (tests compare the two)."""
+    global _installed
+    if not _installed:
+        return
+    from rasa.shared.core.domain import Domain
+
+    Domain.states_for_tracker_history = _original
+    _memo.clear()
+    _installed = False

@@ -1,0 +1,142 @@
+"""The remembered dialogue states (bot/rasa_states.py) are Rasa's own, state by state.
+
+Rasa's side is `Domain.states_for_tracker_history` as Rasa ships it; ours resumes from what it
+worked out for the same tracker before. Every rule and story in data/ is replayed event by event on
+ONE tracker object (so the memo is used, not rebuilt), asking both for every option a policy uses;
+then a long real conversation, undo and restart events, and callers that edit what they get.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+
+import pytest
+
+from bot import rasa_states
+from tests.engine.conftest import load_agent
+from tests.engine.test_dialogue_fast_path import fresh_tracker, story_steps
+
+OPTIONS = [(False, False), (True, False), (False, True), (True, True)]
+
+
+@pytest.fixture(scope="module")
+def agent(ted_model_path):
+    return load_agent(ted_model_path)
+
+
+@pytest.fixture()
+def memo():
+    rasa_states.install()
+    yield rasa_states
+    rasa_states.uninstall()
+
+
+def rule_only_data(agent):
+    from rasa.core.policies.rule_policy import RulePolicy
+
+    for node in agent.processor.graph_runner._instantiated_nodes.values():
+        component = getattr(node, "_component", None)
+        if isinstance(component, RulePolicy):
+            return component._get_rule_only_data() or None
+    return None
+
+
+def assert_same_states(domain, tracker, rule_only, where: str) -> int:
+    from rasa.shared.core.domain import Domain
+
+    original = rasa_states._original or Domain.states_for_tracker_history
+    compared = 0
+    for omit, ignore in OPTIONS:
+        for data in ((None, rule_only) if ignore else (None,)):
+            theirs = original(domain, tracker, omit, ignore, data)
+            ours = domain.states_for_tracker_history(tracker, omit, ignore, data)
+            assert ours == theirs, f"{where} (omit_unset_slots={omit}, ignore_rule_only_turns={ignore})"
+            compared += 1
+    return compared
+
+
+def test_every_rule_and_story_gives_rasas_states_event_by_event(agent, memo, tmp_path):
+    from rasa.shared.core.constants import RULE_SNIPPET_ACTION_NAME
+    from rasa.shared.core.events import ActionExecuted
+
+    domain = agent.domain
+    rule_only = rule_only_data(agent)
+    assert rule_only, "the model's RulePolicy should know rule-only slots or loops (data/ has a form)"
+    compared = 0
+    for step in story_steps(domain, tmp_path):
+        tracker = fresh_tracker(domain, step.block_name)
+        for event in step.events:
+            if isinstance(event, ActionExecuted) and event.action_name == RULE_SNIPPET_ACTION_NAME:
+                continue
+            tracker.update(event, domain)
+            compared += assert_same_states(domain, tracker, rule_only, f"{step.block_name}: after {event}")
+    assert compared > 1000
+
+
+def test_a_long_conversation_undo_restart_and_edited_results(agent, memo):
+    from rasa.shared.core.events import ActionReverted, Restarted, UserUtteranceReverted
+
+    domain = agent.domain
+    rule_only = rule_only_data(agent)
+    texts = ["hi", "how long does delivery take?", "where is my order 12345?", "thanks",
+             "what is your return policy?", "my payment failed"]
+
+    async def talk(turns: int) -> None:
+        for i in range(turns):
+            await agent.handle_text(texts[i % len(texts)], sender_id="long-one")
+
+    before = (rasa_states.stats.resumed, rasa_states.stats.replayed)
+    asyncio.run(talk(30))
+    resumed, replayed = rasa_states.stats.resumed - before[0], rasa_states.stats.replayed - before[1]
+    # Rasa's in-memory store rebuilds the tracker object every turn (Baton's cache keeps it): a full
+    # replay once per turn and option set, then each further prediction of the turn resumes.
+    assert replayed <= 2 * 30 + 4 and resumed >= 2 * replayed, (resumed, replayed)
+    tracker = asyncio.run(agent.tracker_store.retrieve("long-one"))
+    assert len(tracker.events) > 150
+    assert_same_states(domain, tracker, rule_only, "after 30 turns")
+
+    # Callers edit the states they get (Rasa's featurizers do): the next answer must not change.
+    for states in (domain.states_for_tracker_history(tracker, False, True, rule_only),
+                   domain.states_for_tracker_history(tracker)):
+        for state in states:
+            for sub in state.values():
+                sub.clear()
+            state.clear()
+    assert_same_states(domain, tracker, rule_only, "after callers edited what they got")
+
+    for n, event in enumerate([UserUtteranceReverted(), ActionReverted(), Restarted()]):
+        tracker.update(event, domain)
+        assert_same_states(domain, tracker, rule_only, f"after {event}")
+        asyncio.run(agent.processor.save_tracker(tracker))
+        asyncio.run(agent.handle_text(texts[n], sender_id="long-one"))
+        tracker = asyncio.run(agent.tracker_store.retrieve("long-one"))
+        assert_same_states(domain, tracker, rule_only, f"a turn after {event}")
+
+    copied = copy.deepcopy(tracker)
+    assert_same_states(domain, copied, rule_only, "a deep copy")
+
+
+def test_the_bot_answers_the_same_with_and_without_it(agent):
+    """The same conversation, once through Rasa's states and once through the memo."""
+    texts = ["hi", "where is my order 12345?", "how long does delivery take?", "thanks", "my payment failed",
+             "what is your return policy?", "goodbye", "hi"] * 3
+
+    async def conversation(sender: str):
+        said = []
+        for text in texts:
+            # How many messages, not their words: a response with variations is picked at random.
+            said.append(len(await agent.handle_text(text, sender_id=sender)))
+        tracker = await agent.tracker_store.retrieve(sender)
+        actions = [e.action_name for e in tracker.events if getattr(e, "action_name", None)]
+        return said, actions
+
+    rasa_states.uninstall()
+    theirs = asyncio.run(conversation("plain-rasa"))
+    rasa_states.install()
+    try:
+        ours = asyncio.run(conversation("with-memo"))
+    finally:
+        rasa_states.uninstall()
+    assert ours == theirs
+    assert any(theirs[0]) and len(set(theirs[1])) > 5
