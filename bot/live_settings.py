@@ -6,13 +6,13 @@ applied to the running policy at once; other workers pick them up within `refres
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
-from typing import Any, Dict, Optional
+from typing import Any, Dict
 
 from bot.events import DomainEvent, EventBus, EventName
 from bot.handoff import HandoffPolicy, PolicyConfig
+from bot.refreshing import RefreshingSettings
 from bot.store.models import SettingsStore
 from bot.views import UserView
 
@@ -52,18 +52,15 @@ VALIDATORS = {
 }
 
 
-class LiveSettings:
+class LiveSettings(RefreshingSettings):
     def __init__(self, base: PolicyConfig, base_review_margin: float, store: SettingsStore, policy: HandoffPolicy,
                  flow, bus: EventBus, refresh_seconds: float = 15.0) -> None:
+        super().__init__(store, refresh_seconds)
         self.base = base
         self.base_review_margin = base_review_margin
-        self.store = store
         self.policy = policy
         self.flow = flow
         self.bus = bus
-        self.refresh_seconds = refresh_seconds
-        self._task: Optional[asyncio.Task] = None
-        self._applied: Dict[str, Any] = {}
 
     def current(self) -> Dict[str, Any]:
         config = self.policy.config
@@ -90,9 +87,6 @@ class LiveSettings:
         self.flow.review_margin = review_margin
         self._applied = dict(overrides)
 
-    async def load(self) -> None:
-        self._apply(self._own(await self.store.overrides()))
-
     @staticmethod
     def _own(overrides: Dict[str, Any]) -> Dict[str, Any]:
         """Only the handoff settings: other settings (operations) share the table."""
@@ -110,25 +104,3 @@ class LiveSettings:
         self._apply({**self._applied, **stored})
         self.bus.publish(DomainEvent(EventName.SETTINGS_CHANGED, 0, actor_id=user.id, data=self.current()))
         return self.current()
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._refresh(), name="settings refresh")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
-
-    async def _refresh(self) -> None:
-        """Other workers' changes arrive here within `refresh_seconds`."""
-        while True:
-            await asyncio.sleep(self.refresh_seconds)
-            try:
-                overrides = self._own(await asyncio.shield(self.store.overrides()))
-            except Exception:
-                log.exception("could not refresh settings")
-                continue
-            if overrides != self._applied:
-                self._apply(overrides)

@@ -8,13 +8,13 @@ when), applied at once in this worker, and picked up by other workers within `re
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 import re
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict
 
 from bot.events import DomainEvent, EventBus, EventName
+from bot.refreshing import RefreshingSettings
 from bot.store.models import SettingsStore
 from bot.tagging import TagError, Tagging, clean_rules
 from bot.views import UserView
@@ -116,18 +116,17 @@ VALIDATORS: Dict[str, Callable[[Any, Dict[str, Any]], Any]] = {
 }
 
 
-class OperationsSettings:
+class OperationsSettings(RefreshingSettings):
+    what = "operations settings"
+
     def __init__(self, base: Dict[str, Any], store: SettingsStore, room: WaitingRoom, tagging: Tagging,
                  auto_assigner: Any, bus: EventBus, refresh_seconds: float = 15.0) -> None:
+        super().__init__(store, refresh_seconds)
         self.base = base                  # from Settings: defaults < baton.yml < environment
-        self.store = store
         self.room = room
         self.tagging = tagging
         self.auto_assigner = auto_assigner
         self.bus = bus
-        self.refresh_seconds = refresh_seconds
-        self._applied: Dict[str, Any] = {}
-        self._task: Optional[asyncio.Task] = None
 
     @classmethod
     def base_from(cls, settings: Any) -> Dict[str, Any]:
@@ -162,10 +161,7 @@ class OperationsSettings:
         self.tagging.rules = dict(effective["tag_rules"])
         if self.auto_assigner is not None:
             self.auto_assigner.enabled = bool(effective["auto_assign"])
-        self._applied = values
-
-    async def load(self) -> None:
-        self._apply(self._own(await self.store.overrides()))
+        self._applied = values   # stored values are the cleaned ones: a refresh finds them equal
 
     @staticmethod
     def _own(overrides: Dict[str, Any]) -> Dict[str, Any]:
@@ -188,25 +184,3 @@ class OperationsSettings:
         self._apply({**self._applied, **clean})
         self.bus.publish(DomainEvent(EventName.OPERATIONS_CHANGED, 0, actor_id=user.id, data=self.current()))
         return self.current()
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._refresh(), name="operations settings refresh")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
-
-    async def _refresh(self) -> None:
-        """Other workers' changes arrive here within `refresh_seconds`."""
-        while True:
-            await asyncio.sleep(self.refresh_seconds)
-            try:
-                overrides = self._own(await asyncio.shield(self.store.overrides()))
-            except Exception:
-                log.exception("could not refresh operations settings")
-                continue
-            if overrides != self._applied:   # stored values are the cleaned ones: equal means unchanged
-                self._apply(overrides)

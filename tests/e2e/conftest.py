@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Optional
 
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-from tests.support import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, LiveServer, add_user
+from bot.engine import RasaEngine
+from bot.settings import PROJECT_ROOT
+from tests.support import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, LiveServer, add_user, make_settings
 
 CONSOLE_UI_MS = 15_000  # how long the console may take to show something that travelled over the socket
 
@@ -53,3 +56,19 @@ async def consoles(browser: Browser):
     yield new_console
     for context in contexts:
         await context.close()
+
+
+@pytest.fixture(scope="module")
+def workbench(tmp_path_factory, model_path):
+    """Baton with its own copy of data/, its own models folder and its own engine: the workbench tests
+    edit, train and swap models. One per test module, as module-scoped fixtures are."""
+    root = tmp_path_factory.mktemp("workbench")
+    shutil.copytree(PROJECT_ROOT / "data", root / "data")
+    engine = RasaEngine(model_path, timeout=10)
+    engine.start()
+    assert engine.wait_ready_blocking(240), engine.error
+    live = LiveServer(make_settings(f"sqlite+aiosqlite:///{root}/workbench.db", model_path,
+                                    data_dir=root / "data", models_dir=root / "models"), engine).start()
+    yield live
+    live.stop()
+    engine.stop()

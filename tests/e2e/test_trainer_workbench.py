@@ -5,31 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-import shutil
 import uuid
 
-import pytest
-
-from bot.engine import RasaEngine
-from bot.settings import PROJECT_ROOT
-from tests.support import (
-    AgentClient, LiveServer, http_session, logged_in, make_settings, rest,
-)
-
-
-@pytest.fixture(scope="module")
-def workbench(tmp_path_factory, model_path):
-    """Baton with its own copy of data/, its own models folder and its own engine (models are swapped here)."""
-    root = tmp_path_factory.mktemp("workbench")
-    shutil.copytree(PROJECT_ROOT / "data", root / "data")
-    engine = RasaEngine(model_path, timeout=10)
-    engine.start()
-    assert engine.wait_ready_blocking(240), engine.error
-    live = LiveServer(make_settings(f"sqlite+aiosqlite:///{root}/workbench.db", model_path,
-                                    data_dir=root / "data", models_dir=root / "models"), engine).start()
-    yield live
-    live.stop()
-    engine.stop()
+from tests.support import AgentClient, http_session, logged_in, rest
 
 
 async def as_role(server, role):

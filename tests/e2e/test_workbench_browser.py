@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import shutil
 import uuid
 from pathlib import Path
 from typing import Any, Dict, List
@@ -18,30 +17,13 @@ from typing import Any, Dict, List
 import pytest
 from playwright.async_api import Page, expect
 
-from bot.engine import RasaEngine
-from bot.settings import PROJECT_ROOT
 from bot.training_data.examples import read_block
 from tests.e2e.conftest import CONSOLE_UI_MS as UI
-from tests.support import VIEWPORT, LiveServer, api, http_session, logged_in, make_settings, rest, screenshot_path
+from tests.support import VIEWPORT, LiveServer, api, http_session, logged_in, rest, screenshot_path
 
 pytestmark = pytest.mark.browser
 
 TRAINING_MS = 600_000   # a fast-config training run plus its evaluation, on a busy two-core machine
-
-
-@pytest.fixture(scope="module")
-def workbench(tmp_path_factory, model_path):
-    """Baton with its own data/, models folder and engine: these tests edit, train and swap models."""
-    root = tmp_path_factory.mktemp("workbench-browser")
-    shutil.copytree(PROJECT_ROOT / "data", root / "data")
-    engine = RasaEngine(model_path, timeout=10)
-    engine.start()
-    assert engine.wait_ready_blocking(240), engine.error
-    live = LiveServer(make_settings(f"sqlite+aiosqlite:///{root}/workbench.db", model_path,
-                                    data_dir=root / "data", models_dir=root / "models"), engine).start()
-    yield live
-    live.stop()
-    engine.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,7 @@
-// Charts as inline SVG, built node by node (no library, no innerHTML): the handoff curve
-// (automation and wrong answers against the threshold), per-intent F1 bars and the
-// confidence histogram. Each chart is an <svg role="img"> with a label that says what it shows.
+// Charts as inline SVG, built node by node (no library, no innerHTML). For the workbench: the
+// handoff curve (automation and wrong answers against the threshold), per-intent F1 bars and the
+// confidence histogram. For the reports: bars per day (stacked when there are several series)
+// and horizontal bars. Each chart is an <svg role="img"> with a label that says what it shows.
 
 import { el } from './dom.js';
 
@@ -181,4 +182,79 @@ export function confidenceHistogram({ name, histogram, width = 460, height = 200
   for (let i = 0; i <= bins; i += 2) chart.append(text(m.l + i * slot, m.t + h + 14, (i / bins).toFixed(1), { 'text-anchor': 'middle' }));
   chart.append(text(m.l + w / 2, height - 4, 'confidence of the top guess', { 'text-anchor': 'middle' }));
   return el('figure', { class: 'chart-box' }, chart, legend([{ label: 'right', colour: GOOD }, { label: 'wrong', colour: BAD }]));
+}
+
+// ---- reports ----------------------------------------------------------------------------
+
+/** The next 1, 2 or 5 times a power of ten at or above `value` (1 when there is nothing). */
+function niceMax(value) {
+  if (!(value > 0)) return 1;
+  const power = 10 ** Math.floor(Math.log10(value));
+  const step = [1, 2, 5, 10].find((s) => s * power >= value) * power;
+  return step;
+}
+
+/**
+ * Bars per label; `series` = [{name, color, values}] stacked bottom-up. Nulls draw nothing.
+ * `format` turns a value into the text of its tooltip and the axis.
+ */
+export function barChart({ labels, series, title, format = (v) => String(v), height = 180, testid }) {
+  const width = Math.max(320, labels.length * 34 + 60);
+  const top = 12;
+  const bottom = 34;
+  const left = 44;
+  const plot = height - top - bottom;
+  const totals = labels.map((_, i) => series.reduce((sum, s) => sum + (s.values[i] || 0), 0));
+  const max = niceMax(Math.max(0, ...totals));
+  const chart = svg('svg', { viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', 'aria-label': title,
+    class: 'chart', 'data-testid': testid || 'chart' });
+  chart.append(svg('title', {}, title));
+  for (const fraction of [0, 0.5, 1]) {
+    const y = top + plot - plot * fraction;
+    chart.append(svg('line', { x1: left, x2: width - 8, y1: y, y2: y, class: 'chart-grid' }));
+    chart.append(svg('text', { x: left - 6, y: y + 4, 'text-anchor': 'end', class: 'chart-axis' }, format(max * fraction)));
+  }
+  const slot = (width - left - 8) / Math.max(labels.length, 1);
+  labels.forEach((label, i) => {
+    const x = left + slot * i + slot * 0.15;
+    let base = top + plot;
+    for (const s of series) {
+      const value = s.values[i];
+      if (value === null || value === undefined || value <= 0) continue;
+      const h = (value / max) * plot;
+      base -= h;
+      const bar = svg('rect', { x, y: base, width: slot * 0.7, height: h, fill: s.color, 'data-value': value,
+        'data-series': s.name, 'data-label': label, class: 'chart-bar' });
+      bar.append(svg('title', {}, `${label} · ${s.name}: ${format(value)}`));
+      chart.append(bar);
+    }
+    if (labels.length <= 16 || i % Math.ceil(labels.length / 16) === 0) {
+      chart.append(svg('text', { x: x + slot * 0.35, y: height - bottom + 14, 'text-anchor': 'middle', class: 'chart-axis' },
+        label.slice(5)));
+    }
+  });
+  return chart;
+}
+
+/** One horizontal bar per row: [{label, value}]. */
+export function hbarChart({ rows, title, color = '#2453d6', testid, format = (v) => String(v) }) {
+  const rowHeight = 22;
+  const width = 460;
+  const left = 190;
+  const height = Math.max(rowHeight, rows.length * rowHeight) + 8;
+  const max = niceMax(Math.max(0, ...rows.map((r) => r.value)));
+  const chart = svg('svg', { viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', 'aria-label': title,
+    class: 'chart', 'data-testid': testid || 'chart' });
+  chart.append(svg('title', {}, title));
+  rows.forEach((row, i) => {
+    const y = 4 + i * rowHeight;
+    chart.append(svg('text', { x: left - 8, y: y + 14, 'text-anchor': 'end', class: 'chart-axis' }, row.label));
+    const w = ((width - left - 50) * row.value) / max;
+    const bar = svg('rect', { x: left, y: y + 3, width: Math.max(w, 1), height: rowHeight - 8, fill: color,
+      'data-value': row.value, 'data-label': row.label, class: 'chart-bar' });
+    bar.append(svg('title', {}, `${row.label}: ${format(row.value)}`));
+    chart.append(bar);
+    chart.append(svg('text', { x: left + w + 6, y: y + 14, class: 'chart-axis' }, format(row.value)));
+  });
+  return chart;
 }

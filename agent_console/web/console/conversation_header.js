@@ -6,7 +6,7 @@ import { conversationLink } from './links.js';
 import { $, badge, el, renderWaitingTime, setChildren, setHidden, showText } from './dom.js';
 import { agentName, customerName } from './format.js';
 import { canActOnConversations, isAdmin, isMine, state } from './state.js';
-import { currentTagsFocused, renderTags, restoreTagInput } from './tags.js';
+import { currentTagsFocused, renderTags, restoreTagInput } from './tag_chips.js';
 import { renderLeftMessage, renderStatedPosition } from './waiting.js';
 
 export function renderConversationChrome() {

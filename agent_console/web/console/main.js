@@ -28,7 +28,7 @@ import { bindResolveDialog } from './resolve.js';
 import { bindOperations } from './ops_settings.js';
 import { bindReports } from './reports.js';
 import { bindSearch } from './search.js';
-import { loadKnownTags } from './tags.js';
+import { bindTagEditing, loadKnownTags } from './tags.js';
 import { closeSocket, connectSocket, reconnectIfSessionValid } from './socket.js';
 import {
   canActOnConversations, canReview, forgetSession, isAdmin, role, state,
@@ -229,6 +229,7 @@ function bindStaticHandlers() {
   $('composer').addEventListener('blur', () => setTimeout(closeCanned, 150));
   bindResolveDialog();
   bindSearch();
+  bindTagEditing();
   bindReports();
   bindOperations();
     $('review-refresh').addEventListener('click', () => loadReview());

@@ -6,7 +6,7 @@ import { $, OPENS_CONVERSATION, badge, el, renderWaitingTime, setChildren, setHi
 import { agentName, customerName, parseTime } from './format.js';
 import { isMine, state } from './state.js';
 import { updateTabBadge } from './tab_badge.js';
-import { tagChips } from './tags.js';
+import { tagChips } from './tag_chips.js';
 import { leftMessageBadge } from './waiting.js';
 
 function waitStart(conv) {

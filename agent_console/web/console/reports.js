@@ -2,7 +2,7 @@
 // time to the first agent reply, resolution time and satisfaction — per day and per agent.
 
 import { api } from './api.js';
-import { barChart, hbarChart } from './report_charts.js';
+import { barChart, hbarChart } from './charts.js';
 import { handoffReasonLabel } from './config.js';
 import { $, el, setChildren, showText } from './dom.js';
 import { agentName } from './format.js';
