@@ -174,7 +174,8 @@ class ConversationFlow:
         nlu = parse.as_annotation() if parse is not None else None
         message = replace(message, nlu=nlu)
         if not duplicate:
-            self.bus.publish(DomainEvent(EventName.MESSAGE_RECEIVED, conversation.id, (message,)))
+            self.bus.publish(DomainEvent(EventName.MESSAGE_RECEIVED, conversation.id, (message,),
+                                         data={"status": conversation.status.value}))
 
         if human_owns(conversation.status):
             # A person owns it: the bot stays silent but keeps the context.

@@ -7,8 +7,9 @@ A state depends only on the events applied before it, so the states already work
 tracker stay valid while its applied events keep the same beginning; only the new events are
 replayed. Anything else (an undo, a restart, a rewritten loop: the applied events no longer begin
 with the remembered ones) starts from the first event, exactly as Rasa does. The loop below is
-Rasa 3.6's own, made resumable; every call gets fresh state dicts, because Rasa's featurizers
-edit the states they are given. `tests/engine/test_rasa_states.py` compares it with Rasa's, state
+Rasa 3.6's own, made resumable. Every call gets a new list whose last state is a fresh copy: Rasa's
+featurizers edit the last state they are given (`_choose_last_user_input` drops its text or intent)
+and nothing else, so the earlier states are shared with the memo rather than copied per call. `tests/engine/test_rasa_states.py` compares it with Rasa's, state
 by state, on every story and rule in data/ and on long and rewound conversations.
 """
 
@@ -62,18 +63,9 @@ def _progress_of(tracker: Any, options: Tuple[bool, bool]) -> Dict[Tuple[bool, b
     return entry[1]
 
 
-def _copy(states: List[Dict[str, Dict[str, Any]]]) -> List[Dict[str, Dict[str, Any]]]:
-    """Fresh dicts for the caller to edit. Sub-state values are strings and tuples; a sub-state Rasa
-    shares between two states (a rule-only turn takes the previous user input) stays shared."""
-    seen: Dict[int, Dict[str, Any]] = {}
-
-    def fresh(sub: Dict[str, Any]) -> Dict[str, Any]:
-        copied = seen.get(id(sub))
-        if copied is None:
-            copied = seen[id(sub)] = dict(sub)
-        return copied
-
-    return [{name: fresh(sub) for name, sub in state.items()} for state in states]
+def _fresh(state: Dict[str, Dict[str, Any]]) -> Dict[str, Dict[str, Any]]:
+    # Sub-state values are strings and tuples; the dicts are what a caller may edit.
+    return {name: dict(sub) for name, sub in state.items()}
 
 
 def states_for_tracker_history(domain: Any, tracker: Any, omit_unset_slots: bool = False,
@@ -131,7 +123,9 @@ def states_for_tracker_history(domain: Any, tracker: Any, omit_unset_slots: bool
     # The state after the last event belongs to this call only: the next event may come before it.
     states = list(progress.states)
     step(replay, False, states, progress.last_ml_action_sub_state, progress.turn_was_hidden)
-    return _copy(states)
+    if states:
+        states[-1] = _fresh(states[-1])
+    return states
 
 
 _original: Any = None

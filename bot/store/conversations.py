@@ -6,7 +6,7 @@ needs to know a table.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
@@ -300,6 +300,7 @@ class ConversationStore:
             now = utcnow()
             handed_off, position = False, 0
             drafts = list(replies)
+            record: Optional[ConversationRecord] = None   # known without a read when the bot's replies went in
             if handoff is not None:
                 handed_off = await self._apply_transition(session, conversation.id, Transition.HANDOFF, {
                     "handoff_reason": handoff.reason, "handoff_detail": handoff.detail,
@@ -313,19 +314,28 @@ class ConversationStore:
                     await session.execute(update(Conversation).where(Conversation.id == conversation.id).values(
                         stated_position=position, wait_notified_at=now, announced_assignee_id=None,
                         message_offered_at=now if handoff.offers_message else None))
-            elif drafts and not await self._still_with_bot(session, conversation.id):
-                # An agent took over while the bot was thinking: the bot is silent from that moment.
-                drafts = []
+            elif drafts:
+                # Only while the bot still owns it: an agent who took over while the bot was thinking
+                # gets silence from that moment. The UPDATE holds the row until the replies are stored
+                # (PostgreSQL: a takeover waits for this turn, or this turn sees it; SQLite has one writer).
+                values: Dict[str, Any] = {"updated_at": now}
+                if misses is not None:
+                    values["consecutive_misses"] = misses
+                still_with_bot = (await session.execute(update(Conversation).where(
+                    Conversation.id == conversation.id, Conversation.status == ConversationStatus.BOT.value)
+                    .values(**values))).rowcount == 1
+                if still_with_bot:
+                    record = replace(conversation, status=ConversationStatus.BOT, consecutive_misses=(
+                        conversation.consecutive_misses if misses is None else misses))
+                else:
+                    drafts = []
             elif misses is not None and misses != conversation.consecutive_misses:
                 await session.execute(update(Conversation).where(Conversation.id == conversation.id)
                                       .values(consecutive_misses=misses))
             rows = self._add(session, conversation.id, conversation.channel, drafts, now)
-            if rows:
-                await session.execute(update(Conversation).where(Conversation.id == conversation.id)
-                                      .values(updated_at=now))
             await session.flush()
-            current = await session.get(Conversation, conversation.id)
-            record = conversation_record(current)
+            if record is None:
+                record = conversation_record(await session.get(Conversation, conversation.id))
         return TurnOutcome(record, [message_view(r) for r in rows], handed_off, position)
 
     async def announce_assignee(self, conversation_id: int, agent_id: int, transferred: MessageDraft,
@@ -349,13 +359,6 @@ class ConversationStore:
             await session.flush()
             agents = await self._agents(session, {agent_id})
             return message_view(rows[0], agents.get(agent_id))
-
-    async def _still_with_bot(self, session: AsyncSession, conversation_id: int) -> bool:
-        """The bot still owns the conversation; the row stays locked until the replies are stored
-        (PostgreSQL: a takeover waits for this turn, or this turn sees it; SQLite has one writer)."""
-        status = (await session.execute(select(Conversation.status).where(Conversation.id == conversation_id)
-                                        .with_for_update())).scalar_one_or_none()
-        return status == ConversationStatus.BOT.value
 
     def _add(self, session: AsyncSession, conversation_id: int, channel: str,
              drafts: Iterable[MessageDraft], now: datetime) -> List[Message]:

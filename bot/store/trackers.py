@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import List, Sequence
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.store.tables import TrackerEvent
@@ -32,8 +32,9 @@ class TrackerEventStore:
             return
         try:
             async with self.sessions() as session, session.begin():
-                session.add_all(TrackerEvent(conversation_key=key, seq=first_seq + i, data=data)
-                                for i, data in enumerate(events))
+                # One executemany: the ORM would insert row by row to learn ids nobody reads.
+                await session.execute(insert(TrackerEvent), [
+                    {"conversation_key": key, "seq": first_seq + i, "data": data} for i, data in enumerate(events)])
         except IntegrityError:
             raise TrackerConflict(key)
 

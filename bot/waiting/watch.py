@@ -10,6 +10,7 @@ import asyncio
 import logging
 from typing import Optional
 
+from bot.domain import ConversationStatus
 from bot.events import DomainEvent, EventName
 from bot.waiting.room import WaitingRoom
 
@@ -34,6 +35,8 @@ class QueueWatch:
 
     async def _react(self, event: DomainEvent) -> None:
         if event.name is EventName.MESSAGE_RECEIVED:
+            if event.data.get("status", ConversationStatus.QUEUED.value) != ConversationStatus.QUEUED.value:
+                return   # written to the bot or to an agent: nobody is waiting (and no query a turn)
             for message in event.messages:
                 await self.room.customer_wrote(event.conversation_id, message)
         elif event.name in QUEUE_EVENTS:
