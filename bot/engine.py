@@ -135,9 +135,10 @@ class RasaEngine:
 
     def _speed_up(self, processor: Any) -> None:
         """Same answers, less work per message (each module says why its results are Rasa's own)."""
-        from bot import action_result_check, dialogue_fast_path, nlu_batch, rasa_graph, rasa_states
+        from bot import action_result_check, dialogue_fast_path, empty_domain_check, nlu_batch, rasa_graph, rasa_states
 
         action_result_check.install()
+        empty_domain_check.install()
         rasa_states.install()
         rasa_graph.install(processor)
         diets = nlu_batch.batch_diet(processor)

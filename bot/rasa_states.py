@@ -34,6 +34,9 @@ class _Progress:
     states: List[Dict[str, Dict[str, Any]]] = field(default_factory=list)
     last_ml_action_sub_state: Any = None
     turn_was_hidden: bool = False
+    raw_count: int = 0                                  # how many of the tracker's own events that was
+    raw_last: Any = None                                # and the last of them
+    loop_names: set = field(default_factory=set)        # every loop name its events named
 
 
 @dataclass
@@ -63,6 +66,46 @@ def _progress_of(tracker: Any, options: Tuple[bool, bool]) -> Dict[Tuple[bool, b
     return entry[1]
 
 
+def _appended(tracker: Any, progress: _Progress) -> Optional[List[Any]]:
+    """The tracker's applied events without Rasa's full pass, when they only grew at the end.
+
+    Rasa's `applied_events` walks every event, and only five kinds of event make it do anything
+    but append: a restart or new session, the two undo events, a loop (form) starting or stopping
+    (its name changes how earlier runs of that loop count), and a run of an active loop's action.
+    When the events stored since the last call are none of those, the applied events are the
+    remembered ones plus the new ones; anything else (or events that changed before the end) gets
+    Rasa's own pass.
+    """
+    from rasa.shared.core.events import (
+        ActionExecuted, ActionReverted, ActiveLoop, Restarted, SessionStarted, UserUtteranceReverted,
+    )
+
+    events = tracker.events
+    seen = progress.raw_count
+    if progress.raw_last is None or len(events) < seen or events[seen - 1] is not progress.raw_last:
+        return None
+    new = [events[i] for i in range(seen, len(events))]   # from the end: a deque indexes fast there
+    for event in new:
+        if isinstance(event, (Restarted, SessionStarted, ActionReverted, UserUtteranceReverted, ActiveLoop)):
+            return None
+        if isinstance(event, ActionExecuted) and event.action_name in progress.loop_names:
+            return None
+    return progress.events + new
+
+
+def _remember_raw(tracker: Any, progress: _Progress) -> None:
+    from rasa.shared.core.events import ActiveLoop
+
+    events = tracker.events
+    if progress.raw_last is None or progress.raw_count > len(events) or (
+            len(events) and events[progress.raw_count - 1] is not progress.raw_last) or any(
+            isinstance(events[i], ActiveLoop) for i in range(progress.raw_count, len(events))):
+        # Rasa's own rule: every loop name any ActiveLoop event ever named.
+        progress.loop_names = {e.name for e in events if isinstance(e, ActiveLoop) and e.name}
+    progress.raw_count = len(events)
+    progress.raw_last = events[-1] if len(events) else None
+
+
 def _fresh(state: Dict[str, Dict[str, Any]]) -> Dict[str, Dict[str, Any]]:
     # Sub-state values are strings and tuples; the dicts are what a caller may edit.
     return {name: dict(sub) for name, sub in state.items()}
@@ -78,18 +121,24 @@ def states_for_tracker_history(domain: Any, tracker: Any, omit_unset_slots: bool
     if type(tracker) is not DialogueStateTracker:
         return _original(domain, tracker, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
 
-    applied = tracker.applied_events()
     options = (bool(omit_unset_slots), bool(ignore_rule_only_turns))
     progresses = _progress_of(tracker, options)
     progress = progresses.get(options)
-    if (progress is None or progress.domain is not domain or progress.rule_only_data != rule_only_data
-            or len(progress.events) > len(applied)
-            or any(a is not b for a, b in zip(progress.events, applied))):
+    if progress is not None and (progress.domain is not domain or progress.rule_only_data != rule_only_data):
+        progress = None
+    applied = _appended(tracker, progress) if progress is not None else None
+    if applied is None:
+        applied = tracker.applied_events()
+        if progress is not None and (len(progress.events) > len(applied)
+                                     or any(a is not b for a, b in zip(progress.events, applied))):
+            progress = None
+    if progress is None:
         progress = _Progress(domain, copy.deepcopy(rule_only_data), replay=tracker.init_copy())
         progresses[options] = progress
         stats.replayed += 1
     else:
         stats.resumed += 1
+    _remember_raw(tracker, progress)
 
     def step(replay: Any, hide_rule_turn: bool, states: List[Dict[str, Any]],
              last_ml: Any, hidden: bool) -> Tuple[Any, bool]:

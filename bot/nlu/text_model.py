@@ -98,13 +98,38 @@ class IntentModel:
         parts = [vectoriser.transform(texts) for _, vectoriser in self.features.transformer_list]
         return sparse.hstack(parts).tocsr()
 
+    def __getstate__(self) -> Dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_scorer", None)   # rebuilt from the fitted parts; its analysers cannot be pickled
+        return state
+
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Probabilities per text, through the lean scorer (bot/nlu/text_scoring.py) whenever it
+        knows the model's shape: one code path for one text or many, so a message gets the same
+        ranking alone or in a batch."""
+        scorer = self.__dict__.get("_scorer")
+        if scorer is None:
+            scorer = self.__dict__["_scorer"] = _lean_scorer(self)
+        if scorer is not False and len(texts):
+            return scorer.predict_proba(texts)
+        return self.sklearn_predict_proba(texts)
+
+    def sklearn_predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         X = self.transform(list(texts))
         probabilities = self.intents.predict_proba(X)
         if self.gate is None:
             return probabilities
         p_in = self.gate.predict_proba(X)[:, list(self.gate.classes_).index(True)]
         return np.hstack([probabilities * p_in[:, None], (1.0 - p_in)[:, None]])
+
+
+def _lean_scorer(model: IntentModel) -> Any:
+    from bot.nlu.text_scoring import TextScorer
+
+    try:
+        return TextScorer(model)
+    except (ValueError, AttributeError):
+        return False   # a shape it does not know: scikit-learn scores it
 
 
 def fit(config: TextModelConfig, texts: Sequence[str], intents: Sequence[str]) -> IntentModel:
