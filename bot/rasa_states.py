@@ -9,8 +9,16 @@ replayed. Anything else (an undo, a restart, a rewritten loop: the applied event
 with the remembered ones) starts from the first event, exactly as Rasa does. The loop below is
 Rasa 3.6's own, made resumable. Every call gets a new list whose last state is a fresh copy: Rasa's
 featurizers edit the last state they are given (`_choose_last_user_input` drops its text or intent)
-and nothing else, so the earlier states are shared with the memo rather than copied per call. `tests/engine/test_rasa_states.py` compares it with Rasa's, state
-by state, on every story and rule in data/ and on long and rewound conversations.
+and nothing else, so the earlier states are shared with the memo rather than copied per call.
+
+The applied events (`DialogueStateTracker.applied_events`: the events minus what undo and restart
+events took back) are kept the same way: Rasa walks every event to work them out, several times a
+turn (twice only to ask whether the session expired). Only five kinds of event make that walk do
+anything but append (a restart or new session, the two undo events, a loop starting or stopping,
+and a run of a loop's own action); while the events stored since the last call are none of those,
+the applied events are the remembered ones plus the new ones, and otherwise Rasa's own walk runs.
+`tests/engine/test_rasa_states.py` compares both with Rasa's, call by call, on every story and rule
+in data/ and on long, rewound and restarted conversations.
 """
 
 from __future__ import annotations
@@ -34,9 +42,7 @@ class _Progress:
     states: List[Dict[str, Dict[str, Any]]] = field(default_factory=list)
     last_ml_action_sub_state: Any = None
     turn_was_hidden: bool = False
-    raw_count: int = 0                                  # how many of the tracker's own events that was
-    raw_last: Any = None                                # and the last of them
-    loop_names: set = field(default_factory=set)        # every loop name its events named
+    reshaped: int = -1                                  # the applied events' `reshaped` count at the last call
 
 
 @dataclass
@@ -66,44 +72,75 @@ def _progress_of(tracker: Any, options: Tuple[bool, bool]) -> Dict[Tuple[bool, b
     return entry[1]
 
 
-def _appended(tracker: Any, progress: _Progress) -> Optional[List[Any]]:
-    """The tracker's applied events without Rasa's full pass, when they only grew at the end.
+@dataclass
+class _Applied:
+    """A tracker's applied events as of its first `raw_count` events."""
 
-    Rasa's `applied_events` walks every event, and only five kinds of event make it do anything
-    but append: a restart or new session, the two undo events, a loop (form) starting or stopping
-    (its name changes how earlier runs of that loop count), and a run of an active loop's action.
-    When the events stored since the last call are none of those, the applied events are the
-    remembered ones plus the new ones; anything else (or events that changed before the end) gets
-    Rasa's own pass.
-    """
+    events: List[Any]
+    raw_count: int
+    raw_last: Any
+    loop_names: set
+    reshaped: int = 0      # how often they were worked out afresh (not only appended to)
+
+
+# id(tracker) -> (weak reference to it, its applied events)
+_applied: Dict[int, Tuple[Any, _Applied]] = {}
+
+
+def _forget_applied(key: int):
+    def callback(_ref: Any) -> None:
+        _applied.pop(key, None)
+    return callback
+
+
+def _only_appended(tracker: Any, known: _Applied) -> Optional[List[Any]]:
+    """The events stored since `known`, if Rasa's walk would only append them; else None."""
     from rasa.shared.core.events import (
         ActionExecuted, ActionReverted, ActiveLoop, Restarted, SessionStarted, UserUtteranceReverted,
     )
 
     events = tracker.events
-    seen = progress.raw_count
-    if progress.raw_last is None or len(events) < seen or events[seen - 1] is not progress.raw_last:
+    seen = known.raw_count
+    if seen == 0 or len(events) < seen or events[seen - 1] is not known.raw_last:
         return None
     new = [events[i] for i in range(seen, len(events))]   # from the end: a deque indexes fast there
     for event in new:
         if isinstance(event, (Restarted, SessionStarted, ActionReverted, UserUtteranceReverted, ActiveLoop)):
             return None
-        if isinstance(event, ActionExecuted) and event.action_name in progress.loop_names:
+        if isinstance(event, ActionExecuted) and event.action_name in known.loop_names:
             return None
-    return progress.events + new
+    return new
 
 
-def _remember_raw(tracker: Any, progress: _Progress) -> None:
+def applied_of(tracker: Any) -> _Applied:
+    """The tracker's applied events, brought up to date (the list is the memo's: do not change it)."""
     from rasa.shared.core.events import ActiveLoop
 
+    key = id(tracker)
+    entry = _applied.get(key)
+    known = entry[1] if entry is not None and entry[0]() is tracker else None
     events = tracker.events
-    if progress.raw_last is None or progress.raw_count > len(events) or (
-            len(events) and events[progress.raw_count - 1] is not progress.raw_last) or any(
-            isinstance(events[i], ActiveLoop) for i in range(progress.raw_count, len(events))):
-        # Rasa's own rule: every loop name any ActiveLoop event ever named.
-        progress.loop_names = {e.name for e in events if isinstance(e, ActiveLoop) and e.name}
-    progress.raw_count = len(events)
-    progress.raw_last = events[-1] if len(events) else None
+    if known is not None:
+        new = _only_appended(tracker, known)
+        if new is not None:
+            known.events.extend(new)
+            known.raw_count = len(events)
+            known.raw_last = events[-1] if len(events) else None
+            return known
+    fresh = _Applied(_original_applied(tracker), len(events), events[-1] if len(events) else None,
+                     {e.name for e in events if isinstance(e, ActiveLoop) and e.name},   # Rasa's own rule
+                     reshaped=known.reshaped + 1 if known is not None else 0)
+    _applied[key] = (weakref.ref(tracker, _forget_applied(key)), fresh)
+    return fresh
+
+
+def applied_events(tracker: Any) -> List[Any]:
+    """`DialogueStateTracker.applied_events`, from the memo (a new list each call, as Rasa's)."""
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    if type(tracker) is not DialogueStateTracker:
+        return _original_applied(tracker)
+    return list(applied_of(tracker).events)
 
 
 def _fresh(state: Dict[str, Dict[str, Any]]) -> Dict[str, Dict[str, Any]]:
@@ -126,19 +163,19 @@ def states_for_tracker_history(domain: Any, tracker: Any, omit_unset_slots: bool
     progress = progresses.get(options)
     if progress is not None and (progress.domain is not domain or progress.rule_only_data != rule_only_data):
         progress = None
-    applied = _appended(tracker, progress) if progress is not None else None
-    if applied is None:
-        applied = tracker.applied_events()
-        if progress is not None and (len(progress.events) > len(applied)
-                                     or any(a is not b for a, b in zip(progress.events, applied))):
-            progress = None
+    known = applied_of(tracker)
+    applied = known.events
+    if progress is not None and (len(progress.events) > len(applied) or (
+            progress.reshaped != known.reshaped   # not only appended to since: check the beginning
+            and any(a is not b for a, b in zip(progress.events, applied)))):
+        progress = None
     if progress is None:
         progress = _Progress(domain, copy.deepcopy(rule_only_data), replay=tracker.init_copy())
         progresses[options] = progress
         stats.replayed += 1
     else:
         stats.resumed += 1
-    _remember_raw(tracker, progress)
+    progress.reshaped = known.reshaped
 
     def step(replay: Any, hide_rule_turn: bool, states: List[Dict[str, Any]],
              last_ml: Any, hidden: bool) -> Tuple[Any, bool]:
@@ -178,17 +215,22 @@ def states_for_tracker_history(domain: Any, tracker: Any, omit_unset_slots: bool
 
 
 _original: Any = None
+_original_applied: Any = None
 
 
 def install() -> None:
-    """Route `Domain.states_for_tracker_history` through the memo (idempotent, process-wide)."""
-    global _installed, _original
+    """Route `Domain.states_for_tracker_history` and `DialogueStateTracker.applied_events` through
+    the memos (idempotent, process-wide)."""
+    global _installed, _original, _original_applied
     if _installed:
         return
     from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
 
     _original = Domain.states_for_tracker_history
+    _original_applied = DialogueStateTracker.applied_events
     Domain.states_for_tracker_history = states_for_tracker_history
+    DialogueStateTracker.applied_events = applied_events
     _installed = True
 
 
@@ -198,7 +240,10 @@ def uninstall() -> None:
     if not _installed:
         return
     from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
 
     Domain.states_for_tracker_history = _original
+    DialogueStateTracker.applied_events = _original_applied
     _memo.clear()
+    _applied.clear()
     _installed = False

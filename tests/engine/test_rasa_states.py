@@ -46,6 +46,10 @@ def assert_same_states(domain, tracker, rule_only, where: str) -> int:
     from rasa.shared.core.domain import Domain
 
     original = rasa_states._original or Domain.states_for_tracker_history
+    if rasa_states._original_applied is not None:
+        ours_applied, theirs_applied = tracker.applied_events(), rasa_states._original_applied(tracker)
+        assert len(ours_applied) == len(theirs_applied) and all(
+            a is b for a, b in zip(ours_applied, theirs_applied)), f"{where}: applied events"
     compared = 0
     for omit, ignore in OPTIONS:
         for data in ((None, rule_only) if ignore else (None,)):
@@ -142,3 +146,19 @@ def test_the_bot_answers_the_same_with_and_without_it(agent):
         rasa_states.uninstall()
     assert ours == theirs
     assert any(theirs[0]) and len(set(theirs[1])) > 5
+
+
+def test_a_tracker_that_forgets_its_oldest_events(agent, memo):
+    """A tracker with max_event_history drops events at the front: the memo must notice."""
+    from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    domain = agent.domain
+    tracker = DialogueStateTracker.from_events("short-memory", [ActionExecuted("action_listen")], domain.slots,
+                                               max_event_history=7)
+    for n in range(12):
+        for event in (UserUttered(f"hi {n}", intent={"name": "greet", "confidence": 1.0}),
+                      ActionExecuted("utter_greet"), SlotSet("order_number", str(n)), ActionExecuted("action_listen")):
+            tracker.update(event, domain)
+            assert_same_states(domain, tracker, None, f"turn {n} after {event}")
+    assert len(tracker.events) == 7
