@@ -341,9 +341,7 @@ class RasaEngine:
                        backend: Optional[TrackerBackend] = None) -> Optional[AwaitedSlot]:
         """The slot the bot just asked for (an active form's requested slot), or None."""
         async def work(agent):
-            store = agent.processor.tracker_store
-            read = getattr(store, "peek", store.retrieve)
-            tracker = await read(conversation_key)
+            tracker = await _peek(agent, conversation_key)
             if tracker is None or tracker.is_paused() or not tracker.active_loop_name:
                 return None
             slot = tracker.get_slot("requested_slot")
@@ -358,9 +356,7 @@ class RasaEngine:
     async def memory(self, conversation_key: str, backend: Optional[TrackerBackend] = None) -> Dict[str, Any]:
         """What the bot remembers of a conversation: its filled slots, and whether it is paused."""
         async def work(agent):
-            store = agent.processor.tracker_store
-            read = getattr(store, "peek", store.retrieve)   # a read must not take the turn's tracker away
-            tracker = await read(conversation_key)
+            tracker = await _peek(agent, conversation_key)
             if tracker is None:
                 return {"paused": False, "slots": {}}
             slots = {name: value for name, value in tracker.current_slot_values().items()
@@ -368,6 +364,16 @@ class RasaEngine:
             return {"paused": tracker.is_paused(), "slots": slots}
 
         return await self._call(work, backend)
+
+
+async def _peek(agent: Any, conversation_key: str) -> Any:
+    """The conversation's tracker, for reading only. Rasa wraps Baton's store in its FailSafeTrackerStore,
+    which has no `peek`: asking the wrapper to `retrieve` would take the cached tracker away from the
+    next turn (which then rebuilt it from every stored event)."""
+    store = agent.processor.tracker_store
+    inner = getattr(store, "_tracker_store", store)
+    read = getattr(inner, "peek", None) or store.retrieve
+    return await read(conversation_key)
 
 
 class BoundEngine:

@@ -97,3 +97,24 @@ async def test_a_turn_that_lost_a_race_is_dropped_and_the_stored_tracker_stands(
         assert after[:len(stored)] == stored and len(after) > len(stored)
     finally:
         await store.close()
+
+
+async def test_reading_what_the_bot_asked_or_remembers_leaves_the_tracker_for_the_next_turn(engine, tmp_path):
+    """awaiting() and memory() read the cached tracker; they must not take it out of the cache
+    (Rasa wraps the store in a FailSafeTrackerStore, which has no `peek` of its own)."""
+    url = f"sqlite+aiosqlite:///{tmp_path}/peek.db"
+    await migrate(url)
+    store = Store.open(url)
+    try:
+        backend = backend_of(store, asyncio.get_running_loop())
+        bot = BoundEngine(engine, backend)
+        key = "conversation-peek-test"
+        assert await bot.respond(key, await bot.parse("hi"))
+        for turn in range(3):
+            await bot.awaiting(key)
+            assert (await bot.memory(key))["paused"] is False
+            misses = backend.trackers.misses
+            assert await bot.respond(key, await bot.parse("how long does delivery take?"))
+            assert backend.trackers.misses == misses, f"turn {turn} rebuilt its tracker after a read"
+    finally:
+        await store.close()
