@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import copy
+import gc
 import logging
 import os
 import sys
@@ -62,6 +63,20 @@ def _load_agent(model_path: Path):
 
     return Agent.load(str(model_path), tracker_store=BatonTrackerStore(),
                       action_endpoint=in_process_endpoint(current_backend.get))
+
+
+def _freeze_heap() -> None:
+    """Keep the loaded model's millions of objects out of the garbage collector's full passes.
+
+    Python's oldest-generation collection walks every tracked object, and TensorFlow, Rasa and the
+    model leave millions: under load one such pass stopped every thread (the server's loop too)
+    for some 300 ms. Objects alive once the model is loaded live as long as the process (or the
+    model), so they are moved to the permanent generation (`gc.freeze`); later garbage is
+    collected as before. A swapped-out model's objects are let go first (`gc.unfreeze`).
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def quiet_rasa_logging() -> None:
@@ -126,6 +141,7 @@ class RasaEngine:
             self._speed_up(agent.processor)
             self._agent = agent
             self.intents = sorted(i for i in agent.domain.intent_properties.keys() if not i.startswith("nlu_"))
+            _freeze_heap()
             log.info("model %s loaded", self.model_path.name)
         except Exception as exc:  # a corrupt model is an expected operating condition
             self.error = f"{type(exc).__name__}: {exc}"
@@ -135,11 +151,15 @@ class RasaEngine:
 
     def _speed_up(self, processor: Any) -> None:
         """Same answers, less work per message (each module says why its results are Rasa's own)."""
-        from bot import action_result_check, dialogue_fast_path, empty_domain_check, nlu_batch, rasa_graph, rasa_states
+        from bot import (
+            action_result_check, dialogue_fast_path, empty_domain_check, nlu_batch, rasa_graph, rasa_states,
+            rasa_tracker_copy,
+        )
 
         action_result_check.install()
         empty_domain_check.install()
         rasa_states.install()
+        rasa_tracker_copy.install()
         rasa_graph.install(processor)
         diets = nlu_batch.batch_diet(processor)
         self.fast_path = dialogue_fast_path.install(processor)
@@ -189,6 +209,7 @@ class RasaEngine:
         def switch() -> None:
             self._speed_up(loaded.processor)   # the batch queue and fast path belong to a processor
             self._agent = loaded
+            _freeze_heap()
             self.model_path = Path(model_path)
             self.error = None
             self.intents = sorted(i for i in loaded.domain.intent_properties.keys() if not i.startswith("nlu_"))
