@@ -120,3 +120,18 @@ def ted_model_path() -> Path:
 @pytest.fixture(scope="session")
 def diet_model_path() -> Path:
     return trained_diet_model()
+
+
+@pytest.fixture(scope="module")
+def ted_agent(ted_model_path):
+    """A plain Rasa Agent on the TED model, one per test module."""
+    return load_agent(ted_model_path)
+
+
+def installed(module):
+    """A speed-up module (install/uninstall) switched on for one test, then Rasa's own again."""
+    module.install()
+    try:
+        yield module
+    finally:
+        module.uninstall()

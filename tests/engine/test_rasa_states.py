@@ -14,22 +14,20 @@ import copy
 import pytest
 
 from bot import rasa_states
-from tests.engine.conftest import load_agent
+from tests.engine.conftest import installed
 from tests.engine.test_dialogue_fast_path import fresh_tracker, story_steps
 
 OPTIONS = [(False, False), (True, False), (False, True), (True, True)]
 
 
-@pytest.fixture(scope="module")
-def agent(ted_model_path):
-    return load_agent(ted_model_path)
+@pytest.fixture()
+def agent(ted_agent):
+    return ted_agent
 
 
 @pytest.fixture()
 def memo():
-    rasa_states.install()
-    yield rasa_states
-    rasa_states.uninstall()
+    yield from installed(rasa_states)
 
 
 def rule_only_data(agent):

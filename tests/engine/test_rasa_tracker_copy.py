@@ -9,20 +9,18 @@ import pytest
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 
 from bot import rasa_tracker_copy
-from tests.engine.conftest import load_agent
+from tests.engine.conftest import installed
 from tests.engine.test_dialogue_fast_path import fresh_tracker, story_steps
 
 
-@pytest.fixture(scope="module")
-def agent(ted_model_path):
-    return load_agent(ted_model_path)
+@pytest.fixture()
+def agent(ted_agent):
+    return ted_agent
 
 
 @pytest.fixture()
 def quick():
-    rasa_tracker_copy.install()
-    yield rasa_tracker_copy
-    rasa_tracker_copy.uninstall()
+    yield from installed(rasa_tracker_copy)
 
 
 def snapshot(tracker: DialogueStateTracker) -> dict:
