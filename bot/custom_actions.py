@@ -53,8 +53,8 @@ def current_shop() -> ShopData:
 
 def _json_copy(value: Any) -> Any:
     # What the HTTP protocol would carry: nothing shared between Rasa's thread and the server's loop.
-    # ujson (a Rasa dependency) copies a long conversation's tracker about 2.7x faster; what it
-    # refuses (NaN, huge integers) goes through the standard library as before.
+    # ujson (a Rasa dependency) copies a long conversation's tracker about 2.7x faster; a value it
+    # refuses is left to the standard library, which decides as it always did.
     try:
         return ujson.loads(ujson.dumps(value))
     except (TypeError, ValueError, OverflowError):

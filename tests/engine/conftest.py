@@ -37,6 +37,28 @@ def stories_from_rules() -> list:
     return stories
 
 
+def _train(model: Path, config: dict, files: dict) -> None:
+    """Train `config` on `files` (name -> text) into `model`, in a child process (TensorFlow's
+    memory and threads leave with it)."""
+    with tempfile.TemporaryDirectory(prefix="baton-test-data-") as tmp:
+        for name, text in files.items():
+            (Path(tmp) / name).write_text(text)
+        (Path(tmp) / "config-test.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+        subprocess.run([sys.executable, "-c",
+                        "import sys; from pathlib import Path; from bot.training import train; "
+                        "train(Path(sys.argv[1]), Path(sys.argv[2]), 'config-test.yml')", tmp, str(model)],
+                       cwd=PROJECT_ROOT, check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+
+
+def nlu_examples() -> list:
+    """Every example text in data/nlu.yml, in file order."""
+    found = []
+    for block in yaml.safe_load((DATA / "nlu.yml").read_text())["nlu"]:
+        found += [line.strip()[2:] for line in str(block.get("examples", "")).splitlines()
+                  if line.strip().startswith("- ")]
+    return found
+
+
 def trained_ted_model() -> Path:
     """The fast pipeline with Memoization, Rule and TED policies, trained once per data version."""
     model = CACHE / f"ted-{data_fingerprint()}.tar.gz"
@@ -48,16 +70,9 @@ def trained_ted_model() -> Path:
                           {"name": "RulePolicy", "core_fallback_threshold": 0.3,
                            "enable_fallback_prediction": True},
                           {"name": "TEDPolicy", "max_history": 5, "epochs": 20, "constrain_similarities": True}]
-    with tempfile.TemporaryDirectory(prefix="baton-ted-data-") as tmp:
-        for name in ("domain.yml", "nlu.yml", "rules.yml"):
-            (Path(tmp) / name).write_text((DATA / name).read_text())
-        (Path(tmp) / "stories.yml").write_text(yaml.safe_dump({"version": "3.1", "stories": stories_from_rules()},
-                                                               sort_keys=False))
-        (Path(tmp) / "config-ted.yml").write_text(yaml.safe_dump(config, sort_keys=False))
-        subprocess.run([sys.executable, "-c",
-                        "import sys; from pathlib import Path; from bot.training import train; "
-                        "train(Path(sys.argv[1]), Path(sys.argv[2]), 'config-ted.yml')", tmp, str(model)],
-                       cwd=PROJECT_ROOT, check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    stories = yaml.safe_dump({"version": "3.1", "stories": stories_from_rules()}, sort_keys=False)
+    _train(model, config, {name: (DATA / name).read_text() for name in ("domain.yml", "nlu.yml", "rules.yml")}
+           | {"stories.yml": stories})
     return model
 
 
@@ -90,16 +105,9 @@ def trained_diet_model() -> Path:
         if component["name"] == "DIETClassifier":
             component["epochs"] = 2   # equality with Rasa's own parse needs a DIET, not a good one
     config["policies"] = [{"name": "RulePolicy", "core_fallback_threshold": 0.3, "enable_fallback_prediction": True}]
-    with tempfile.TemporaryDirectory(prefix="baton-diet-data-") as tmp:
-        for name in ("domain.yml", "rules.yml"):
-            (Path(tmp) / name).write_text((DATA / name).read_text())
-        (Path(tmp) / "nlu.yml").write_text(yaml.safe_dump(few_examples_each(DIET_EXAMPLES_PER_INTENT),
-                                                          sort_keys=False, allow_unicode=True))
-        (Path(tmp) / "config-diet.yml").write_text(yaml.safe_dump(config, sort_keys=False))
-        subprocess.run([sys.executable, "-c",
-                        "import sys; from pathlib import Path; from bot.training import train; "
-                        "train(Path(sys.argv[1]), Path(sys.argv[2]), 'config-diet.yml')", tmp, str(model)],
-                       cwd=PROJECT_ROOT, check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    nlu = yaml.safe_dump(few_examples_each(DIET_EXAMPLES_PER_INTENT), sort_keys=False, allow_unicode=True)
+    _train(model, config, {name: (DATA / name).read_text() for name in ("domain.yml", "rules.yml")}
+           | {"nlu.yml": nlu})
     return model
 
 

@@ -11,31 +11,26 @@ import math
 from typing import Any, List
 
 import pytest
-import yaml
 
 from bot import nlu_batch, rasa_graph
 from bot.engine import RasaEngine
-from bot.settings import PROJECT_ROOT
-from tests.engine.conftest import load_agent
+from tests.engine.conftest import load_agent, nlu_examples
 
 # Padding changes float32 summation order only: intent confidences differ by under 2e-9, the
 # CRF's entity confidences by up to about 1e-6.
 TOLERANCE = 1e-5
 
 
+# Messages the model never saw.
+UNSEEN = ["???", "!!!", "👍", "...", "a", "where is order #99812 and can I still change the address to Berlin",
+          "ASDFGHJKL qwerty", "I want a refund for 12345, 23456 and 34567", "hi " * 60]
+
+
 def texts() -> List[str]:
     """Training examples from data/nlu.yml, plus messages the model never saw."""
-    found = []
-    for block in yaml.safe_load((PROJECT_ROOT / "data" / "nlu.yml").read_text())["nlu"]:
-        for line in str(block.get("examples", "")).splitlines():
-            line = line.strip()
-            if line.startswith("- "):
-                found.append(line[2:])
-    unseen = ["???", "!!!", "👍", "...", "a", "where is order #99812 and can I still change the address to Berlin",
-              "ASDFGHJKL qwerty", "I want a refund for 12345, 23456 and 34567", "hi " * 60]
     # Every fifth example (some 550): each intent, entity and length is still there, and Rasa's
     # one-by-one parse of them all, the reference, takes seconds rather than minutes.
-    return found[::5] + unseen
+    return nlu_examples()[::5] + UNSEEN
 
 
 def assert_same(ours: Any, rasas: Any, where: str = "parse") -> None:

@@ -21,19 +21,14 @@ OPTIONS = [(False, False), (True, False), (False, True), (True, True)]
 
 
 @pytest.fixture()
-def agent(ted_agent):
-    return ted_agent
-
-
-@pytest.fixture()
 def memo():
     yield from installed(rasa_states)
 
 
-def rule_only_data(agent):
+def rule_only_data(ted_agent):
     from rasa.core.policies.rule_policy import RulePolicy
 
-    for node in agent.processor.graph_runner._instantiated_nodes.values():
+    for node in ted_agent.processor.graph_runner._instantiated_nodes.values():
         component = getattr(node, "_component", None)
         if isinstance(component, RulePolicy):
             return component._get_rule_only_data() or None
@@ -58,12 +53,12 @@ def assert_same_states(domain, tracker, rule_only, where: str) -> int:
     return compared
 
 
-def test_every_rule_and_story_gives_rasas_states_event_by_event(agent, memo, tmp_path):
+def test_every_rule_and_story_gives_rasas_states_event_by_event(ted_agent, memo, tmp_path):
     from rasa.shared.core.constants import RULE_SNIPPET_ACTION_NAME
     from rasa.shared.core.events import ActionExecuted
 
-    domain = agent.domain
-    rule_only = rule_only_data(agent)
+    domain = ted_agent.domain
+    rule_only = rule_only_data(ted_agent)
     assert rule_only, "the model's RulePolicy should know rule-only slots or loops (data/ has a form)"
     compared = 0
     for step in story_steps(domain, tmp_path):
@@ -76,17 +71,17 @@ def test_every_rule_and_story_gives_rasas_states_event_by_event(agent, memo, tmp
     assert compared > 1000
 
 
-def test_a_long_conversation_undo_restart_and_edited_results(agent, memo):
+def test_a_long_conversation_undo_restart_and_edited_results(ted_agent, memo):
     from rasa.shared.core.events import ActionReverted, Restarted, UserUtteranceReverted
 
-    domain = agent.domain
-    rule_only = rule_only_data(agent)
+    domain = ted_agent.domain
+    rule_only = rule_only_data(ted_agent)
     texts = ["hi", "how long does delivery take?", "where is my order 12345?", "thanks",
              "what is your return policy?", "my payment failed"]
 
     async def talk(turns: int) -> None:
         for i in range(turns):
-            await agent.handle_text(texts[i % len(texts)], sender_id="long-one")
+            await ted_agent.handle_text(texts[i % len(texts)], sender_id="long-one")
 
     before = (rasa_states.stats.resumed, rasa_states.stats.replayed)
     asyncio.run(talk(30))
@@ -94,7 +89,7 @@ def test_a_long_conversation_undo_restart_and_edited_results(agent, memo):
     # Rasa's in-memory store rebuilds the tracker object every turn (Baton's cache keeps it): a full
     # replay once per turn and option set, then each further prediction of the turn resumes.
     assert replayed <= 2 * 30 + 4 and resumed >= 2 * replayed, (resumed, replayed)
-    tracker = asyncio.run(agent.tracker_store.retrieve("long-one"))
+    tracker = asyncio.run(ted_agent.tracker_store.retrieve("long-one"))
     assert len(tracker.events) > 150
     assert_same_states(domain, tracker, rule_only, "after 30 turns")
 
@@ -106,22 +101,22 @@ def test_a_long_conversation_undo_restart_and_edited_results(agent, memo):
             sub.clear()
         states[-1].clear()
         states.clear()
-    agent.processor._predict_next_with_tracker(tracker)
+    ted_agent.processor._predict_next_with_tracker(tracker)
     assert_same_states(domain, tracker, rule_only, "after callers edited what they got")
 
     for n, event in enumerate([UserUtteranceReverted(), ActionReverted(), Restarted()]):
         tracker.update(event, domain)
         assert_same_states(domain, tracker, rule_only, f"after {event}")
-        asyncio.run(agent.processor.save_tracker(tracker))
-        asyncio.run(agent.handle_text(texts[n], sender_id="long-one"))
-        tracker = asyncio.run(agent.tracker_store.retrieve("long-one"))
+        asyncio.run(ted_agent.processor.save_tracker(tracker))
+        asyncio.run(ted_agent.handle_text(texts[n], sender_id="long-one"))
+        tracker = asyncio.run(ted_agent.tracker_store.retrieve("long-one"))
         assert_same_states(domain, tracker, rule_only, f"a turn after {event}")
 
     copied = copy.deepcopy(tracker)
     assert_same_states(domain, copied, rule_only, "a deep copy")
 
 
-def test_the_bot_answers_the_same_with_and_without_it(agent):
+def test_the_bot_answers_the_same_with_and_without_it(ted_agent):
     """The same conversation, once through Rasa's states and once through the memo."""
     texts = ["hi", "where is my order 12345?", "how long does delivery take?", "thanks", "my payment failed",
              "what is your return policy?", "goodbye", "hi"] * 3
@@ -130,8 +125,8 @@ def test_the_bot_answers_the_same_with_and_without_it(agent):
         said = []
         for text in texts:
             # How many messages, not their words: a response with variations is picked at random.
-            said.append(len(await agent.handle_text(text, sender_id=sender)))
-        tracker = await agent.tracker_store.retrieve(sender)
+            said.append(len(await ted_agent.handle_text(text, sender_id=sender)))
+        tracker = await ted_agent.tracker_store.retrieve(sender)
         actions = [e.action_name for e in tracker.events if getattr(e, "action_name", None)]
         return said, actions
 
@@ -146,12 +141,12 @@ def test_the_bot_answers_the_same_with_and_without_it(agent):
     assert any(theirs[0]) and len(set(theirs[1])) > 5
 
 
-def test_a_tracker_that_forgets_its_oldest_events(agent, memo):
+def test_a_tracker_that_forgets_its_oldest_events(ted_agent, memo):
     """A tracker with max_event_history drops events at the front: the memo must notice."""
     from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    domain = agent.domain
+    domain = ted_agent.domain
     tracker = DialogueStateTracker.from_events("short-memory", [ActionExecuted("action_listen")], domain.slots,
                                                max_event_history=7)
     for n in range(12):

@@ -14,11 +14,6 @@ from tests.engine.test_dialogue_fast_path import fresh_tracker, story_steps
 
 
 @pytest.fixture()
-def agent(ted_agent):
-    return ted_agent
-
-
-@pytest.fixture()
 def quick():
     yield from installed(rasa_tracker_copy)
 
@@ -56,11 +51,11 @@ def assert_same_copy(tracker: DialogueStateTracker, where: str) -> None:
     assert snapshot(tracker) == before, f"{where}: changing the copy changed the tracker"
 
 
-def test_every_rule_and_story_event_by_event(agent, quick, tmp_path):
+def test_every_rule_and_story_event_by_event(ted_agent, quick, tmp_path):
     from rasa.shared.core.constants import RULE_SNIPPET_ACTION_NAME
     from rasa.shared.core.events import ActionExecuted
 
-    domain = agent.domain
+    domain = ted_agent.domain
     copies = 0
     for step in story_steps(domain, tmp_path):
         tracker = fresh_tracker(domain, step.block_name)
@@ -73,7 +68,7 @@ def test_every_rule_and_story_event_by_event(agent, quick, tmp_path):
     assert copies > 200
 
 
-def test_long_undone_restarted_and_paused_conversations(agent, quick):
+def test_long_undone_restarted_and_paused_conversations(ted_agent, quick):
     from rasa.shared.core.events import (
         ActionReverted, ConversationPaused, ConversationResumed, Restarted, UserUtteranceReverted,
     )
@@ -82,26 +77,26 @@ def test_long_undone_restarted_and_paused_conversations(agent, quick):
 
     async def talk(turns: int, start: int = 0) -> None:
         for i in range(turns):
-            await agent.handle_text(texts[(start + i) % len(texts)], sender_id="copy-long")
+            await ted_agent.handle_text(texts[(start + i) % len(texts)], sender_id="copy-long")
 
     asyncio.run(talk(25))
-    tracker = asyncio.run(agent.tracker_store.retrieve("copy-long"))
+    tracker = asyncio.run(ted_agent.tracker_store.retrieve("copy-long"))
     assert len(tracker.events) > 120
     assert_same_copy(tracker, "after 25 turns")
     for event in (UserUtteranceReverted(), ActionReverted(), ConversationPaused(), ConversationResumed(),
                   Restarted()):
-        tracker.update(event, agent.domain)
+        tracker.update(event, ted_agent.domain)
         assert_same_copy(tracker, f"after {event}")
     tracker.model_id, tracker.sender_source = "some-model", "some-file"
     assert_same_copy(tracker, "with a model id and sender source (a copy has neither)")
 
 
-def test_the_bot_answers_the_same_with_and_without_it(agent):
+def test_the_bot_answers_the_same_with_and_without_it(ted_agent):
     texts = ["hi", "where is my order 12345?", "how long does delivery take?", "thanks", "goodbye"] * 3
 
     async def conversation(sender: str):
-        counts = [len(await agent.handle_text(text, sender_id=sender)) for text in texts]
-        tracker = await agent.tracker_store.retrieve(sender)
+        counts = [len(await ted_agent.handle_text(text, sender_id=sender)) for text in texts]
+        tracker = await ted_agent.tracker_store.retrieve(sender)
         return counts, [e.action_name for e in tracker.events if getattr(e, "action_name", None)]
 
     theirs = asyncio.run(conversation("copy-plain"))
@@ -113,6 +108,6 @@ def test_the_bot_answers_the_same_with_and_without_it(agent):
     assert ours == theirs and len(set(theirs[1])) > 4
 
 
-def test_trackers_it_does_not_copy_get_rasas_copy(agent, quick):
-    tracker = DialogueStateTracker.from_events("short", [], agent.domain.slots, max_event_history=3)
+def test_trackers_it_does_not_copy_get_rasas_copy(ted_agent, quick):
+    tracker = DialogueStateTracker.from_events("short", [], ted_agent.domain.slots, max_event_history=3)
     assert snapshot(tracker.copy()) == snapshot(rasa_tracker_copy._original(tracker))

@@ -7,22 +7,14 @@ import pytest
 
 from bot.nlu import text_model
 from bot.nlu.text_scoring import TextScorer
-from tests.engine.conftest import load_agent
-from tests.engine.test_nlu_batch import texts as some_texts
+from tests.engine.conftest import load_agent, nlu_examples
+from tests.engine.test_nlu_batch import UNSEEN
 
 
 @pytest.fixture(scope="module")
 def texts():
-    """Every example in data/nlu.yml (the batch tests' fifth, five times over), plus unseen ones."""
-    import yaml
-
-    from bot.settings import PROJECT_ROOT
-
-    found = []
-    for block in yaml.safe_load((PROJECT_ROOT / "data" / "nlu.yml").read_text())["nlu"]:
-        found += [line.strip()[2:] for line in str(block.get("examples", "")).splitlines()
-                  if line.strip().startswith("- ")]
-    return found + some_texts()[-9:]
+    """Every example in data/nlu.yml, plus messages the model never saw."""
+    return nlu_examples() + UNSEEN
 
 
 @pytest.fixture(scope="module")
