@@ -343,14 +343,39 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
                 server.stop()
             if pg_url:
                 drop_pg_database(pg_url)
+        if args.store_turns:
+            # After the servers are gone: nothing else competes for the cores.
+            report["store_turn"] = survived(lambda: store_turn(args.store_turns, "postgres" in wanted))
+            print(f"  store turn: {report['store_turn']}", flush=True)
     report["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     return report
+
+
+def store_turn(turns: int, postgres: bool) -> Dict[str, Any]:
+    """benchmarks/store_turn.py in a process of its own (PostgreSQL in a database of its own)."""
+    pg = create_pg_database() if postgres else None
+    try:
+        command = [PY, str(ROOT / "benchmarks" / "store_turn.py"), "--turns", str(turns)]
+        done = subprocess.run(command + (["--postgres", pg] if pg else []), capture_output=True, text=True,
+                              timeout=600, cwd=ROOT)
+        if done.returncode != 0:
+            raise RuntimeError(done.stderr[-2000:])
+        return json.loads(done.stdout)
+    finally:
+        if pg:
+            drop_pg_database(pg)
 
 
 # ---- the report -----------------------------------------------------------------------------------
 
 def _ratio(a: Optional[float], b: Optional[float]) -> str:
     return f"{a / b:.2f}×" if a and b else "–"
+
+
+def _cpu_per_message(r: Dict[str, Any]) -> str:
+    # Cores in use ÷ messages per second: the CPU one answer cost, which varies less than throughput
+    # when other work shares the machine.
+    return f"{1000 * r['cpu_cores'] / r['throughput']:.1f}" if r.get("cpu_cores") and r.get("throughput") else "–"
 
 
 def render(report: Dict[str, Any], previous: Optional[Dict[str, Any]]) -> str:
@@ -369,14 +394,15 @@ def render(report: Dict[str, Any], previous: Optional[Dict[str, Any]]) -> str:
              f"{report['bounds']['max_seconds_per_level']:g} s. *Stall* is the worst wait of a cheap GET sent every "
              "20 ms during the load (Baton `/healthz`, Rasa `/`). CPU is the server's cores in use; memory is "
              "its peak resident set.", "",
-             "| server | senders | msg/s | × rasa | p50 ms | p95 ms | p99 ms | stall ms | CPU cores | errors | no bot reply |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| server | senders | msg/s | × rasa | p50 ms | p95 ms | p99 ms | stall ms | CPU cores | CPU ms/msg "
+             "| errors | no bot reply |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, entry in servers.items():
         for level, r in entry.get("rest", {}).items():
             base = rasa.get(level, {}).get("throughput")
             lines.append(f"| {name} | {level} | {r['throughput']} | {_ratio(r['throughput'], base)} | "
                          f"{r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | {r['worst_stall_ms']} | "
-                         f"{r['cpu_cores']} | {r['errors']} | {r['no_bot_reply']} |")
+                         f"{r['cpu_cores']} | {_cpu_per_message(r)} | {r['errors']} | {r['no_bot_reply']} |")
     lines += ["", "| server | cold start s (start → ready) | peak memory MB | memory after the run MB |",
               "|---|---|---|---|"]
     for name, entry in servers.items():
@@ -404,6 +430,15 @@ def render(report: Dict[str, Any], previous: Optional[Dict[str, Any]]) -> str:
                       f"`handoff` event arrived p50 {fm['p50_ms']} ms / p99 {fm['p99_ms']} ms / max {fm['max_ms']} ms "
                       f"after the customer's message was sent (p50 {ar['p50_ms']} ms / p99 {ar['p99_ms']} ms after "
                       f"the REST answer); {hand['missed']} deliveries missed."]
+    turn = report.get("store_turn")
+    if turn and "error" in turn:
+        lines += ["", f"**The database part of a turn:** the run failed: `{' '.join(turn['error'].split())[-300:]}`"]
+    elif turn:
+        lines += ["", "**The database part of a turn, alone** (`benchmarks/store_turn.py`: a turn's three "
+                      "transactions, 16 customers at a time, no Rasa or HTTP; CPU of the whole process):", "",
+                  "| database | turns | CPU ms per turn | wall ms per turn |", "|---|---|---|---|"]
+        for name, r in turn.items():
+            lines.append(f"| {name} | {r['turns']} | {r['cpu_ms_per_turn']} | {r['wall_ms_per_turn']} |")
     if previous:
         lines += ["", f"Previous run ({previous['when']}, load average "
                       f"{'/'.join(str(x) for x in previous['load_average_at_start'])}):", "",
@@ -444,6 +479,8 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=100, help="connected consoles for the handoff test (0: skip)")
     parser.add_argument("--handoffs", type=int, default=20)
     parser.add_argument("--only", default="rasa,sqlite,postgres", help="which servers: rasa,sqlite,postgres")
+    parser.add_argument("--store-turns", type=int, default=400,
+                        help="turns for the database-only measurement, benchmarks/store_turn.py (0: skip)")
     parser.add_argument("--no-write", action="store_true", help="print the numbers; leave RESULTS.md alone")
     args = parser.parse_args()
     if not Path(args.model).is_file():

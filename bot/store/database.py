@@ -26,6 +26,15 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def sqlite_pragmas(dbapi_connection, _record) -> None:
+    """Every new SQLite connection: WAL lets readers go on while a message is being written."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
 def create_engine(url: str) -> AsyncEngine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
@@ -37,15 +46,7 @@ def create_engine(url: str) -> AsyncEngine:
                                      pool_size=1, max_overflow=0, pool_timeout=60, hide_parameters=True,
                                      json_serializer=jsonsafe.dumps, module=one_trip_dbapi())
 
-        @event.listens_for(engine.sync_engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - driver hook
-            # WAL lets readers go on while a message is being written.
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
-
+        event.listen(engine.sync_engine, "connect", sqlite_pragmas)
         return engine
     # hide_parameters: a database error must not write customer text into the logs.
     # json_serializer: JSON columns get valid JSON even if a NaN slipped past the edges
