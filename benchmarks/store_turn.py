@@ -7,7 +7,8 @@ tracker events (`TrackerEventStore.append`) and the turn's end (`finish_turn`, o
 16 customers at a time as in the REST benchmark. Without Rasa and HTTP around it, this number moves
 far less between runs than end-to-end throughput on a shared machine, so it shows what a change to
 the database path saves. On SQLite it is measured twice: with SQLAlchemy's own aiosqlite adapter
-and with Baton's (`bot/store/sqlite_driver.py`). Prints JSON.
+(every statement, commit and rollback a trip to aiosqlite's thread) and with Baton's
+(`bot/store/sqlite_driver.py`: a whole transaction in one trip). Prints JSON.
 """
 
 from __future__ import annotations
@@ -84,9 +85,9 @@ async def measure(url: str, turns: int, stock: bool = False) -> Dict[str, Any]:
 async def main_async(turns: int, postgres: Optional[str]) -> Dict[str, Any]:
     report: Dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="baton-store-turn-") as tmp:
-        report["sqlite, SQLAlchemy's aiosqlite adapter"] = await measure(
+        report["sqlite, SQLAlchemy's aiosqlite adapter (a trip per step)"] = await measure(
             f"sqlite+aiosqlite:///{tmp}/stock.db", turns, stock=True)
-        report["sqlite, Baton's one-trip adapter"] = await measure(f"sqlite+aiosqlite:///{tmp}/baton.db", turns)
+        report["sqlite, Baton's adapter (a trip per transaction)"] = await measure(f"sqlite+aiosqlite:///{tmp}/baton.db", turns)
     if postgres:
         report["postgresql (asyncpg)"] = await measure(postgres, turns)
     return report

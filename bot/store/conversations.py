@@ -1,5 +1,9 @@
 """Conversations and their messages. Each public method is one short transaction.
 
+The customer's turn (`record_inbound`, `finish_turn`) is written as plain functions of a
+session run by `in_transaction` (bot/store/transactions.py): on SQLite a whole transaction is
+one trip to the database thread.
+
 The store hands out typed views (`bot/views.py`), never rows, so nothing outside `bot/store/`
 needs to know a table.
 """
@@ -13,6 +17,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from bot.domain import ConversationStatus, CustomerClaims, InboundMessage, SenderKind
 from bot.state_machine import InvalidTransition, Transition, allowed_from, next_status
@@ -20,6 +25,7 @@ from bot.store.rows import agent_brief, conversation_record, conversation_view, 
 from bot.store.tables import (
     ChannelIdentity, Conversation, ConversationTag, Customer, Message, OutboxItem, User, utcnow,
 )
+from bot.store.transactions import in_transaction
 from bot.views import (
     ConversationRecord, ConversationView, CustomerProfile, IdentityView, MessageView,
 )
@@ -133,56 +139,61 @@ def _delivery(status: str, error: Optional[str], attempts: int, provider_status:
 class ConversationStore:
     def __init__(self, sessions) -> None:
         self.sessions = sessions
+        self.engine = sessions.kw["bind"]
 
     # ---- the customer's turn -------------------------------------------------
 
     async def record_inbound(self, inbound: InboundMessage) -> StoredInbound | DuplicateInbound:
         """Commit the customer's message (and its customer/conversation) before anything else."""
         try:
-            async with self.sessions() as session, session.begin():
-                identity = await self._identity(session, inbound)
-                if inbound.channel_message_id:
-                    duplicate = await self._duplicate(session, identity.id, inbound.channel_message_id)
-                    if duplicate is not None:
-                        return duplicate
-                conversation, created, reopened = await self._open_conversation(session, identity, inbound)
-                tapped = None if created else await self._tapped_button(session, conversation.id, inbound.text)
-                message = Message(conversation_id=conversation.id, sender=SenderKind.CUSTOMER.value,
-                                  text=inbound.text, channel=inbound.channel, identity_id=identity.id,
-                                  channel_message_id=inbound.channel_message_id, turn_state=TURN_PENDING,
-                                  payload={"display_text": tapped} if tapped else None, created_at=utcnow())
-                session.add(message)
-                conversation.updated_at = utcnow()
-                await session.flush()
-                record = conversation_record(conversation)
-                view = message_view(message)
-            return StoredInbound(record, view, reopened=reopened, created=created)
+            return await in_transaction(self.engine, self._record_inbound, inbound)
         except IntegrityError:
             # Two deliveries of one message raced; the loser reports the winner's message.
             if inbound.channel_message_id:
-                async with self.sessions() as session:
-                    identity = await self._find_identity(session, inbound.channel, inbound.external_id)
-                    if identity is not None:
-                        duplicate = await self._duplicate(session, identity.id, inbound.channel_message_id)
-                        if duplicate is not None:
-                            return duplicate
+                duplicate = await in_transaction(self.engine, self._earlier_delivery, inbound)
+                if duplicate is not None:
+                    return duplicate
             raise
 
-    async def _duplicate(self, session: AsyncSession, identity_id: int,
-                         channel_message_id: str) -> Optional[DuplicateInbound]:
-        existing = (await session.execute(select(Message).where(
+    def _record_inbound(self, session: Session, inbound: InboundMessage) -> StoredInbound | DuplicateInbound:
+        identity = self._identity(session, inbound)
+        if inbound.channel_message_id:
+            duplicate = self._duplicate(session, identity.id, inbound.channel_message_id)
+            if duplicate is not None:
+                return duplicate
+        conversation, created, reopened = self._open_conversation(session, identity, inbound)
+        tapped = None if created else self._tapped_button(session, conversation.id, inbound.text)
+        message = Message(conversation_id=conversation.id, sender=SenderKind.CUSTOMER.value,
+                          text=inbound.text, channel=inbound.channel, identity_id=identity.id,
+                          channel_message_id=inbound.channel_message_id, turn_state=TURN_PENDING,
+                          payload={"display_text": tapped} if tapped else None, created_at=utcnow())
+        session.add(message)
+        conversation.updated_at = utcnow()
+        session.flush()
+        return StoredInbound(conversation_record(conversation), message_view(message), reopened=reopened,
+                             created=created)
+
+    def _earlier_delivery(self, session: Session, inbound: InboundMessage) -> Optional[DuplicateInbound]:
+        identity = self._find_identity(session, inbound.channel, inbound.external_id)
+        if identity is None:
+            return None
+        return self._duplicate(session, identity.id, inbound.channel_message_id)
+
+    def _duplicate(self, session: Session, identity_id: int,
+                   channel_message_id: str) -> Optional[DuplicateInbound]:
+        existing = session.execute(select(Message).where(
             Message.identity_id == identity_id,
-            Message.channel_message_id == channel_message_id))).scalar_one_or_none()
+            Message.channel_message_id == channel_message_id)).scalar_one_or_none()
         if existing is None:
             return None
-        conversation = await session.get(Conversation, existing.conversation_id)
-        replies = (await session.execute(select(Message).where(
-            Message.in_reply_to_id == existing.id).order_by(Message.id))).scalars().all()
+        conversation = session.get(Conversation, existing.conversation_id)
+        replies = session.execute(select(Message).where(
+            Message.in_reply_to_id == existing.id).order_by(Message.id)).scalars().all()
         return DuplicateInbound(conversation_record(conversation), message_view(existing),
                                 [message_view(r) for r in replies],
                                 turn_finished=existing.turn_state != TURN_PENDING)
 
-    async def _tapped_button(self, session: AsyncSession, conversation_id: int, text: str) -> Optional[str]:
+    def _tapped_button(self, session: Session, conversation_id: int, text: str) -> Optional[str]:
         """The title of the button whose payload this message is ("/affirm" → "Yes, please"), if any.
 
         Taken from the buttons the bot last offered, never from what the client says it showed: a
@@ -190,63 +201,62 @@ class ConversationStore:
         """
         if not text or len(text) > 500:
             return None
-        offered = (await session.execute(select(Message.payload).where(
+        offered = session.execute(select(Message.payload).where(
             Message.conversation_id == conversation_id, Message.sender == SenderKind.BOT.value,
-            Message.payload.isnot(None)).order_by(Message.id.desc()).limit(1))).scalar_one_or_none()
+            Message.payload.isnot(None)).order_by(Message.id.desc()).limit(1)).scalar_one_or_none()
         for button in (offered or {}).get("buttons") or []:
             if isinstance(button, dict) and button.get("payload") == text and button.get("title"):
                 title = str(button["title"])[:200]
                 return title if title != text else None
         return None
 
-    async def _find_identity(self, session: AsyncSession, channel: str,
-                             external_id: str) -> Optional[ChannelIdentity]:
-        return (await session.execute(select(ChannelIdentity).where(
+    def _find_identity(self, session: Session, channel: str, external_id: str) -> Optional[ChannelIdentity]:
+        return session.execute(select(ChannelIdentity).where(
             ChannelIdentity.channel == channel,
-            ChannelIdentity.external_id == external_id))).scalar_one_or_none()
+            ChannelIdentity.external_id == external_id)).scalar_one_or_none()
 
-    async def _identity(self, session: AsyncSession, inbound: InboundMessage) -> ChannelIdentity:
-        identity = await self._find_identity(session, inbound.channel, inbound.external_id)
+    def _identity(self, session: Session, inbound: InboundMessage) -> ChannelIdentity:
+        identity = self._find_identity(session, inbound.channel, inbound.external_id)
         if identity is not None:
             if not inbound.customer.is_empty():
-                customer = await session.get(Customer, identity.customer_id)
+                customer = session.get(Customer, identity.customer_id)
                 if customer is not None:
                     _apply_claims(customer, inbound.customer)
             return identity
-        customer = await self._same_person(session, inbound.customer)
+        customer = self._same_person(session, inbound.customer)
         if customer is None:
             customer = Customer(profile={}, claims={}, email_verified=False)
             session.add(customer)
         _apply_claims(customer, inbound.customer)
-        await session.flush()
+        session.flush()
         identity = ChannelIdentity(customer_id=customer.id, channel=inbound.channel,
                                    external_id=inbound.external_id)
         session.add(identity)
-        await session.flush()
+        session.flush()
         return identity
 
-    async def _same_person(self, session: AsyncSession, claims: CustomerClaims) -> Optional[Customer]:
+    def _same_person(self, session: Session, claims: CustomerClaims) -> Optional[Customer]:
         """The customer a new channel identity belongs to: one with the same verified phone or e-mail.
 
         Only proven details link identities: anyone can type someone else's e-mail into a chat,
         so a claim never shows an agent another person's conversations.
         """
         if claims.phone and claims.phone_verified:
-            found = (await session.execute(select(Customer).where(Customer.phone == claims.phone[:40])
-                                           .order_by(Customer.id).limit(1))).scalar_one_or_none()
+            found = session.execute(select(Customer).where(Customer.phone == claims.phone[:40])
+                                    .order_by(Customer.id).limit(1)).scalar_one_or_none()
             if found is not None:
                 return found
         if claims.email and "@" in claims.email and (claims.email_verified or claims.verified):
-            return (await session.execute(select(Customer).where(
+            return session.execute(select(Customer).where(
                 func.lower(Customer.email) == claims.email[:320].lower(), Customer.email_verified.is_(True))
-                .order_by(Customer.id).limit(1))).scalar_one_or_none()
+                .order_by(Customer.id).limit(1)).scalar_one_or_none()
         return None
 
-    async def _open_conversation(self, session: AsyncSession, identity: ChannelIdentity,
-                                 inbound: InboundMessage) -> Tuple[Conversation, bool, bool]:
-        latest = (await session.execute(select(Conversation).where(
+    def _open_conversation(self, session: Session, identity: ChannelIdentity,
+                           inbound: InboundMessage) -> Tuple[Conversation, bool, bool]:
+        latest = session.execute(select(Conversation).where(
             Conversation.identity_id == identity.id).order_by(Conversation.id.desc()).limit(1)
-        )).scalar_one_or_none()
+        ).scalar_one_or_none()
         # What belongs to one message (the title a widget showed for a tapped button) is not the conversation's.
         metadata = {k: v for k, v in (inbound.metadata or {}).items()
                     if v not in (None, "") and k not in PER_MESSAGE_METADATA}
@@ -255,7 +265,7 @@ class ConversationStore:
                                         channel=inbound.channel, status=ConversationStatus.BOT.value,
                                         conversation_metadata=metadata, priority=0, consecutive_misses=0)
             session.add(conversation)
-            await session.flush()
+            session.flush()
             return conversation, True, False
         if metadata and {**(latest.conversation_metadata or {}), **metadata} != latest.conversation_metadata:
             latest.conversation_metadata = {**(latest.conversation_metadata or {}), **metadata}
@@ -290,52 +300,57 @@ class ConversationStore:
         the replies, applies a handoff atomically (or learns that someone else moved the
         conversation meanwhile), and marks the turn finished.
         """
-        async with self.sessions() as session, session.begin():
-            values: Dict[str, Any] = {"turn_state": TURN_DONE}
-            if nlu is not None:
-                values["nlu"] = nlu
-            if review_reason is not None:
-                values["review_reason"] = review_reason   # the bot was unsure: trainers see it
-            await session.execute(update(Message).where(Message.id == message_id).values(**values))
-            now = utcnow()
-            handed_off, position = False, 0
-            drafts = list(replies)
-            record: Optional[ConversationRecord] = None   # known without a read when the bot's replies went in
-            if handoff is not None:
-                handed_off = await self._apply_transition(session, conversation.id, Transition.HANDOFF, {
-                    "handoff_reason": handoff.reason, "handoff_detail": handoff.detail,
-                    "handoff_message_id": message_id, "priority": handoff.priority,
-                    "queued_at": now, "consecutive_misses": 0, "updated_at": now}, raise_on_conflict=False)
-                if handed_off:
-                    position = await self._queue_position(session, conversation.id)
-                    drafts.append(MessageDraft(SenderKind.SYSTEM, handoff.notice_text(position),
-                                               {"queue_position": position}, in_reply_to_id=message_id))
-                    # What the customer was told, so a later change is measured against it (bot/waiting).
-                    await session.execute(update(Conversation).where(Conversation.id == conversation.id).values(
-                        stated_position=position, wait_notified_at=now, announced_assignee_id=None,
-                        message_offered_at=now if handoff.offers_message else None))
-            elif drafts:
-                # Only while the bot still owns it: an agent who took over while the bot was thinking
-                # gets silence from that moment. The UPDATE holds the row until the replies are stored
-                # (PostgreSQL: a takeover waits for this turn, or this turn sees it; SQLite has one writer).
-                values: Dict[str, Any] = {"updated_at": now}
-                if misses is not None:
-                    values["consecutive_misses"] = misses
-                still_with_bot = (await session.execute(update(Conversation).where(
-                    Conversation.id == conversation.id, Conversation.status == ConversationStatus.BOT.value)
-                    .values(**values))).rowcount == 1
-                if still_with_bot:
-                    record = replace(conversation, status=ConversationStatus.BOT, consecutive_misses=(
-                        conversation.consecutive_misses if misses is None else misses))
-                else:
-                    drafts = []
-            elif misses is not None and misses != conversation.consecutive_misses:
-                await session.execute(update(Conversation).where(Conversation.id == conversation.id)
-                                      .values(consecutive_misses=misses))
-            rows = self._add(session, conversation.id, conversation.channel, drafts, now)
-            await session.flush()
-            if record is None:
-                record = conversation_record(await session.get(Conversation, conversation.id))
+        return await in_transaction(self.engine, self._finish_turn, conversation, message_id, nlu, replies, misses,
+                                    handoff, review_reason)
+
+    def _finish_turn(self, session: Session, conversation: ConversationRecord, message_id: int,
+                     nlu: Optional[Dict[str, Any]], replies: Sequence[MessageDraft], misses: Optional[int],
+                     handoff: Optional[HandoffWrite], review_reason: Optional[str]) -> TurnOutcome:
+        values: Dict[str, Any] = {"turn_state": TURN_DONE}
+        if nlu is not None:
+            values["nlu"] = nlu
+        if review_reason is not None:
+            values["review_reason"] = review_reason   # the bot was unsure: trainers see it
+        session.execute(update(Message).where(Message.id == message_id).values(**values))
+        now = utcnow()
+        handed_off, position = False, 0
+        drafts = list(replies)
+        record: Optional[ConversationRecord] = None   # known without a read when the bot's replies went in
+        if handoff is not None:
+            handed_off = self._apply_transition(session, conversation.id, Transition.HANDOFF, {
+                "handoff_reason": handoff.reason, "handoff_detail": handoff.detail,
+                "handoff_message_id": message_id, "priority": handoff.priority,
+                "queued_at": now, "consecutive_misses": 0, "updated_at": now}, raise_on_conflict=False)
+            if handed_off:
+                position = self._queue_position(session, conversation.id)
+                drafts.append(MessageDraft(SenderKind.SYSTEM, handoff.notice_text(position),
+                                           {"queue_position": position}, in_reply_to_id=message_id))
+                # What the customer was told, so a later change is measured against it (bot/waiting).
+                session.execute(update(Conversation).where(Conversation.id == conversation.id).values(
+                    stated_position=position, wait_notified_at=now, announced_assignee_id=None,
+                    message_offered_at=now if handoff.offers_message else None))
+        elif drafts:
+            # Only while the bot still owns it: an agent who took over while the bot was thinking
+            # gets silence from that moment. The UPDATE holds the row until the replies are stored
+            # (PostgreSQL: a takeover waits for this turn, or this turn sees it; SQLite has one writer).
+            values: Dict[str, Any] = {"updated_at": now}
+            if misses is not None:
+                values["consecutive_misses"] = misses
+            still_with_bot = session.execute(update(Conversation).where(
+                Conversation.id == conversation.id, Conversation.status == ConversationStatus.BOT.value)
+                .values(**values)).rowcount == 1
+            if still_with_bot:
+                record = replace(conversation, status=ConversationStatus.BOT, consecutive_misses=(
+                    conversation.consecutive_misses if misses is None else misses))
+            else:
+                drafts = []
+        elif misses is not None and misses != conversation.consecutive_misses:
+            session.execute(update(Conversation).where(Conversation.id == conversation.id)
+                            .values(consecutive_misses=misses))
+        rows = self._add(session, conversation.id, conversation.channel, drafts, now)
+        session.flush()
+        if record is None:
+            record = conversation_record(session.get(Conversation, conversation.id))
         return TurnOutcome(record, [message_view(r) for r in rows], handed_off, position)
 
     async def announce_assignee(self, conversation_id: int, agent_id: int, transferred: MessageDraft,
@@ -405,8 +420,8 @@ class ConversationStore:
         """
         async with self.sessions() as session, session.begin():
             now = utcnow()
-            await self._apply_transition(session, conversation_id, transition,
-                                         {"updated_at": now, **(values or {})})
+            await session.run_sync(self._apply_transition, conversation_id, transition,
+                                   {"updated_at": now, **(values or {})})
             current = await session.get(Conversation, conversation_id)
             views: List[MessageView] = []
             if notice is not None:
@@ -416,18 +431,18 @@ class ConversationStore:
                 views = [message_view(r, agents.get(r.agent_id)) for r in rows]
             return conversation_record(current), views
 
-    async def _apply_transition(self, session: AsyncSession, conversation_id: int, transition: Transition,
-                                values: Dict[str, Any], raise_on_conflict: bool = True) -> bool:
+    def _apply_transition(self, session: Session, conversation_id: int, transition: Transition,
+                          values: Dict[str, Any], raise_on_conflict: bool = True) -> bool:
         sources = [s.value for s in allowed_from(transition)]
         target = next_status(next(iter(allowed_from(transition))), transition)
-        result = await session.execute(
+        result = session.execute(
             update(Conversation)
             .where(Conversation.id == conversation_id, Conversation.status.in_(sources))
             .values(status=target.value, **values)
             .execution_options(synchronize_session=False))
         if result.rowcount == 1:
             return True
-        current = await session.get(Conversation, conversation_id)
+        current = session.get(Conversation, conversation_id)
         if current is None:
             raise NotFound(f"conversation {conversation_id}")
         if raise_on_conflict:
@@ -454,13 +469,13 @@ class ConversationStore:
 
     async def queue_position(self, conversation_id: int) -> int:
         async with self.sessions() as session:
-            return await self._queue_position(session, conversation_id)
+            return await session.run_sync(self._queue_position, conversation_id)
 
-    async def _queue_position(self, session: AsyncSession, conversation_id: int) -> int:
-        me = await session.get(Conversation, conversation_id)
+    def _queue_position(self, session: Session, conversation_id: int) -> int:
+        me = session.get(Conversation, conversation_id)
         if me is None or me.status != ConversationStatus.QUEUED.value:
             return 0
-        ahead = (await session.execute(select(func.count()).select_from(Conversation).where(
+        ahead = session.execute(select(func.count()).select_from(Conversation).where(
             Conversation.status == ConversationStatus.QUEUED.value,
             Conversation.id != me.id,
             # The queue's order: priority, then who waited longest, then who came first (ties).
@@ -468,7 +483,7 @@ class ConversationStore:
                 and_(Conversation.priority == me.priority,
                      or_(Conversation.queued_at < me.queued_at,
                          and_(Conversation.queued_at == me.queued_at, Conversation.id < me.id)))),
-        ))).scalar_one()
+        )).scalar_one()
         return int(ahead) + 1
 
     async def summary(self, conversation_id: int) -> ConversationView:

@@ -7,15 +7,21 @@ customer's turn (nine statements), those trips were most of the turn's database 
 four steps run as one function on the same thread, on the same connection, in the same order,
 so results, errors and transactions are exactly aiosqlite's; only the trips are fewer.
 Server-side cursors (streamed results) keep SQLAlchemy's own code.
+
+A whole transaction can go in one trip too (`OneTripConnection.run_here`, used by
+`bot.store.transactions`): its statements, already on that thread, then run directly.
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Tuple
+import threading
+from typing import Any, Callable, Optional, Sequence, Tuple, TypeVar
 
 from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_connection, AsyncAdapt_aiosqlite_cursor, AsyncAdapt_aiosqlite_dbapi,
 )
+
+T = TypeVar("T")
 
 # description, rows, lastrowid, rowcount
 _Outcome = Tuple[Optional[tuple], list, int, int]
@@ -51,7 +57,10 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
     def _run(self, fn, *args) -> None:
         aio = self._connection   # aiosqlite.Connection; its `_conn` is only touched on its own thread
         try:
-            description, rows, lastrowid, rowcount = self.await_(aio._execute(lambda: fn(aio._conn, *args)))
+            if _on_thread_of(aio):
+                description, rows, lastrowid, rowcount = fn(aio._conn, *args)
+            else:
+                description, rows, lastrowid, rowcount = self.await_(aio._execute(lambda: fn(aio._conn, *args)))
         except Exception as error:
             self._adapt_connection._handle_exception(error)
             return
@@ -71,6 +80,32 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         if server_side:
             return super().cursor(server_side=True)
         return OneTripCursor(self)
+
+    async def run_here(self, work: Callable[[], T]) -> T:
+        """Run `work` on this connection's thread: every statement, commit and rollback it makes
+        through this connection runs there directly, so the connection is held for the time the
+        work takes, not for every wait of the server's loop between its statements."""
+        return await self._connection._execute(work)
+
+    def commit(self):
+        if not _on_thread_of(self._connection):
+            return super().commit()
+        try:
+            self._connection._conn.commit()
+        except Exception as error:
+            self._handle_exception(error)
+
+    def rollback(self):
+        if not _on_thread_of(self._connection):
+            return super().rollback()
+        try:
+            self._connection._conn.rollback()
+        except Exception as error:
+            self._handle_exception(error)
+
+
+def _on_thread_of(aio: Any) -> bool:
+    return threading.current_thread() is aio._thread
 
 
 class OneTripDbapi(AsyncAdapt_aiosqlite_dbapi):

@@ -10,8 +10,10 @@ from typing import List, Sequence
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from bot.store.tables import TrackerEvent
+from bot.store.transactions import in_transaction
 
 
 class TrackerConflict(Exception):
@@ -31,13 +33,16 @@ class TrackerEventStore:
         if not events:
             return
         try:
-            async with self.sessions() as session, session.begin():
-                # One executemany: the ORM would insert row by row to learn ids nobody reads.
-                await session.execute(insert(TrackerEvent), [
-                    {"conversation_key": key, "seq": first_seq + i, "data": data} for i, data in enumerate(events)])
+            await in_transaction(self.sessions.kw["bind"], _insert, [
+                {"conversation_key": key, "seq": first_seq + i, "data": data} for i, data in enumerate(events)])
         except IntegrityError:
             raise TrackerConflict(key)
 
     async def forget(self, key: str) -> None:
         async with self.sessions() as session, session.begin():
             await session.execute(delete(TrackerEvent).where(TrackerEvent.conversation_key == key))
+
+
+def _insert(session: Session, rows: List[dict]) -> None:
+    # One executemany: the ORM would insert row by row to learn ids nobody reads.
+    session.execute(insert(TrackerEvent), rows)

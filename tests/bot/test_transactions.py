@@ -1,0 +1,90 @@
+"""`in_transaction`: a body committed whole or not at all, on SQLite (one trip) and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.store.database import create_engine
+from bot.store.transactions import in_transaction
+
+
+def _table():
+    # A table of its own per test: the PostgreSQL database is shared by the session's tests.
+    return Table(f"tx_{uuid.uuid4().hex[:8]}", MetaData(), Column("id", Integer, primary_key=True),
+                 Column("name", String(40), unique=True, nullable=False), Column("n", Integer, default=0))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path}/tx.db"
+    return request.getfixturevalue("postgres_url")
+
+
+async def _with_table(url, test):
+    engine = create_engine(url)
+    table = _table()
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(table.create)
+        return await test(engine, table)
+    finally:
+        async with engine.begin() as conn:
+            await conn.run_sync(table.drop)
+        await engine.dispose()
+
+
+def test_a_body_commits_whole_or_not_at_all(database):
+    async def test(engine, table):
+        def add(session, name):
+            session.execute(insert(table).values(name=name))
+            return session.execute(select(func.count()).select_from(table)).scalar_one()
+
+        assert await in_transaction(engine, add, "first") == 1
+
+        def add_then_fail(session):
+            session.execute(insert(table).values(name="half"))
+            raise RuntimeError("after the first statement")
+
+        with pytest.raises(RuntimeError):
+            await in_transaction(engine, add_then_fail)
+        with pytest.raises(IntegrityError):
+            await in_transaction(engine, add, "first")   # a constraint, raised as SQLAlchemy raises it
+
+        names = await in_transaction(engine, lambda s: s.execute(select(table.c.name)).scalars().all())
+        assert names == ["first"]
+
+    asyncio.run(_with_table(database, test))
+
+
+def test_concurrent_bodies_each_see_their_own_transaction(database):
+    async def test(engine, table):
+        await in_transaction(engine, lambda s: s.execute(insert(table).values(name="counter", n=0)))
+
+        def bump(session):
+            current = session.execute(select(table.c.n).where(table.c.name == "counter")
+                                      .with_for_update()).scalar_one()
+            session.execute(update(table).where(table.c.name == "counter").values(n=current + 1))
+            return current + 1
+
+        seen = await asyncio.gather(*(in_transaction(engine, bump) for _ in range(25)))
+        assert sorted(seen) == list(range(1, 26))   # no two bodies read the same value: no lost update
+        final = await in_transaction(engine, lambda s: s.execute(select(table.c.n)).scalar_one())
+        assert final == 25
+
+    asyncio.run(_with_table(database, test))
+
+
+def test_on_sqlite_the_body_runs_on_the_database_thread_not_the_loop(tmp_path):
+    async def test(engine, table):
+        loop_thread = threading.current_thread()
+        where = await in_transaction(engine, lambda s: threading.current_thread())
+        assert where is not loop_thread and where.name != "MainThread"
+
+    asyncio.run(_with_table(f"sqlite+aiosqlite:///{tmp_path}/thread.db", test))
