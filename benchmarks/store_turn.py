@@ -34,6 +34,7 @@ from bot.domain import InboundMessage, SenderKind  # noqa: E402
 from bot.store.conversations import ConversationStore, MessageDraft  # noqa: E402
 from bot.store.database import create_engine, migrate, session_factory, sqlite_pragmas  # noqa: E402
 from bot.store.trackers import TrackerEventStore  # noqa: E402
+from bot.store.transactions import settle  # noqa: E402
 
 CONCURRENT = 16
 EVENT = json.dumps({"event": "user", "text": "how long does delivery take?", "parse_data": {"intent": {
@@ -76,6 +77,7 @@ async def measure(url: str, turns: int, stock: bool = False) -> Dict[str, Any]:
             await asyncio.gather(*(turn(start + j) for j in range(CONCURRENT)))
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     finally:
+        await settle(engine)
         await engine.dispose()
     done = (turns // CONCURRENT) * CONCURRENT
     return {"turns": done, "cpu_ms_per_turn": round(1000 * cpu / done, 2),

@@ -21,6 +21,7 @@ from bot.store.search import ConversationSearch
 from bot.store.tags import TagStore
 from bot.store.review import ReviewStore
 from bot.store.trackers import TrackerEventStore
+from bot.store.transactions import settle
 from bot.store.waiting import WaitingStore
 
 
@@ -59,4 +60,5 @@ class Store:
             await connection.execute(text("SELECT 1"))
 
     async def close(self) -> None:
+        await settle(self.engine)
         await self.engine.dispose()

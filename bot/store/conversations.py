@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -37,8 +37,20 @@ TURN_PENDING = "pending"
 TURN_DONE = "done"
 
 
+_IDENTITIES = ChannelIdentity.__table__
+_MESSAGES = Message.__table__
+_CONVERSATIONS = Conversation.__table__
+
+
 class NotFound(Exception):
     pass
+
+
+class IdentityKey(NamedTuple):
+    """A channel identity, as far as a turn needs it."""
+
+    id: int
+    customer_id: int
 
 
 @dataclass(frozen=True)
@@ -201,21 +213,23 @@ class ConversationStore:
         """
         if not text or len(text) > 500:
             return None
-        offered = session.execute(select(Message.payload).where(
-            Message.conversation_id == conversation_id, Message.sender == SenderKind.BOT.value,
-            Message.payload.isnot(None)).order_by(Message.id.desc()).limit(1)).scalar_one_or_none()
+        offered = session.connection().execute(select(_MESSAGES.c.payload).where(
+            _MESSAGES.c.conversation_id == conversation_id, _MESSAGES.c.sender == SenderKind.BOT.value,
+            _MESSAGES.c.payload.isnot(None)).order_by(_MESSAGES.c.id.desc()).limit(1)).scalar_one_or_none()
         for button in (offered or {}).get("buttons") or []:
             if isinstance(button, dict) and button.get("payload") == text and button.get("title"):
                 title = str(button["title"])[:200]
                 return title if title != text else None
         return None
 
-    def _find_identity(self, session: Session, channel: str, external_id: str) -> Optional[ChannelIdentity]:
-        return session.execute(select(ChannelIdentity).where(
-            ChannelIdentity.channel == channel,
-            ChannelIdentity.external_id == external_id)).scalar_one_or_none()
+    def _find_identity(self, session: Session, channel: str, external_id: str) -> Optional[IdentityKey]:
+        # Plain columns on the session's connection: loading an ORM object here cost more than the rest
+        # of the customer's first transaction.
+        row = session.connection().execute(select(_IDENTITIES.c.id, _IDENTITIES.c.customer_id).where(
+            _IDENTITIES.c.channel == channel, _IDENTITIES.c.external_id == external_id)).first()
+        return IdentityKey(row.id, row.customer_id) if row is not None else None
 
-    def _identity(self, session: Session, inbound: InboundMessage) -> ChannelIdentity:
+    def _identity(self, session: Session, inbound: InboundMessage) -> IdentityKey:
         identity = self._find_identity(session, inbound.channel, inbound.external_id)
         if identity is not None:
             if not inbound.customer.is_empty():
@@ -233,7 +247,7 @@ class ConversationStore:
                                    external_id=inbound.external_id)
         session.add(identity)
         session.flush()
-        return identity
+        return IdentityKey(identity.id, identity.customer_id)
 
     def _same_person(self, session: Session, claims: CustomerClaims) -> Optional[Customer]:
         """The customer a new channel identity belongs to: one with the same verified phone or e-mail.
@@ -252,7 +266,7 @@ class ConversationStore:
                 .order_by(Customer.id).limit(1)).scalar_one_or_none()
         return None
 
-    def _open_conversation(self, session: Session, identity: ChannelIdentity,
+    def _open_conversation(self, session: Session, identity: IdentityKey,
                            inbound: InboundMessage) -> Tuple[Conversation, bool, bool]:
         latest = session.execute(select(Conversation).where(
             Conversation.identity_id == identity.id).order_by(Conversation.id.desc()).limit(1)
@@ -311,7 +325,10 @@ class ConversationStore:
             values["nlu"] = nlu
         if review_reason is not None:
             values["review_reason"] = review_reason   # the bot was unsure: trainers see it
-        session.execute(update(Message).where(Message.id == message_id).values(**values))
+        # Core statements on the session's connection: the ORM's UPDATE would first look for the rows
+        # among the objects the session holds (it holds none of these).
+        connection = session.connection()
+        connection.execute(update(_MESSAGES).where(_MESSAGES.c.id == message_id).values(**values))
         now = utcnow()
         handed_off, position = False, 0
         drafts = list(replies)
@@ -336,8 +353,8 @@ class ConversationStore:
             values: Dict[str, Any] = {"updated_at": now}
             if misses is not None:
                 values["consecutive_misses"] = misses
-            still_with_bot = session.execute(update(Conversation).where(
-                Conversation.id == conversation.id, Conversation.status == ConversationStatus.BOT.value)
+            still_with_bot = connection.execute(update(_CONVERSATIONS).where(
+                _CONVERSATIONS.c.id == conversation.id, _CONVERSATIONS.c.status == ConversationStatus.BOT.value)
                 .values(**values)).rowcount == 1
             if still_with_bot:
                 record = replace(conversation, status=ConversationStatus.BOT, consecutive_misses=(
@@ -345,8 +362,8 @@ class ConversationStore:
             else:
                 drafts = []
         elif misses is not None and misses != conversation.consecutive_misses:
-            session.execute(update(Conversation).where(Conversation.id == conversation.id)
-                            .values(consecutive_misses=misses))
+            connection.execute(update(_CONVERSATIONS).where(_CONVERSATIONS.c.id == conversation.id)
+                               .values(consecutive_misses=misses))
         rows = self._add(session, conversation.id, conversation.channel, drafts, now)
         session.flush()
         if record is None:

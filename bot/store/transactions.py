@@ -62,6 +62,7 @@ class _SqliteQueue:
         self._jobs: Deque[_Job] = deque()
         self._lock = threading.Lock()   # the loop adds jobs, the database thread takes them
         self._draining = False
+        self.task: "asyncio.Task | None" = None   # the latest drain, so closing can wait for it
 
     async def run(self, body: Callable[..., T], args: tuple) -> T:
         future = asyncio.get_running_loop().create_future()
@@ -69,7 +70,7 @@ class _SqliteQueue:
             self._jobs.append((future, body, args))
             start, self._draining = not self._draining, True
         if start:
-            asyncio.get_running_loop().create_task(self._drain())
+            self.task = asyncio.get_running_loop().create_task(self._drain())
         return await future
 
     async def _drain(self) -> None:
@@ -122,3 +123,10 @@ async def in_transaction(engine: AsyncEngine, body: Callable[..., T], *args: Any
         return await queue.run(body, args)
     async with engine.connect() as connection:
         return await connection.run_sync(_committed, body, *args)
+
+
+async def settle(engine: AsyncEngine) -> None:
+    """Wait until the engine's queued transactions are done and its connection is back (before dispose)."""
+    queue = _queues.get(engine)
+    while queue is not None and queue.task is not None and not queue.task.done():
+        await asyncio.shield(queue.task)

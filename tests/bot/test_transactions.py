@@ -11,7 +11,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, s
 from sqlalchemy.exc import IntegrityError
 
 from bot.store.database import create_engine
-from bot.store.transactions import in_transaction
+from bot.store.transactions import in_transaction, settle
 
 
 def _table():
@@ -37,6 +37,7 @@ async def _with_table(url, test):
     finally:
         async with engine.begin() as conn:
             await conn.run_sync(table.drop)
+        await settle(engine)
         await engine.dispose()
 
 
