@@ -105,7 +105,7 @@ class _SqliteQueue:
                 future, body, args = self._jobs.popleft()
             try:
                 outcome = (True, _committed(connection, body, *args))
-            except Exception as exc:
+            except BaseException as exc:   # whatever it is, it is this caller's, not the queue's
                 outcome = (False, exc)
             future.get_loop().call_soon_threadsafe(_settle, future, *outcome)
         return True

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bot.store.database import create_engine
 from bot.store.transactions import in_transaction, settle
@@ -89,3 +89,57 @@ def test_on_sqlite_the_body_runs_on_the_database_thread_not_the_loop(tmp_path):
         assert where is not loop_thread and where.name != "MainThread"
 
     asyncio.run(_with_table(f"sqlite+aiosqlite:///{tmp_path}/thread.db", test))
+
+
+def test_a_failing_body_fails_only_its_caller_and_the_queue_goes_on(database):
+    async def test(engine, table):
+        def add(session, name):
+            session.execute(insert(table).values(name=name))
+            if name.startswith("bad"):
+                raise ValueError(name)
+            return name
+
+        names = ["ok-1", "bad-1", "ok-2", "bad-2", "ok-3"] * 4
+        names = [f"{n}-{i}" for i, n in enumerate(names)]
+        outcomes = await asyncio.gather(*(in_transaction(engine, add, n) for n in names), return_exceptions=True)
+        for name, outcome in zip(names, outcomes):
+            if name.startswith("bad"):
+                assert isinstance(outcome, ValueError) and str(outcome) == name
+            else:
+                assert outcome == name
+        stored = await in_transaction(engine, lambda s: sorted(s.execute(select(table.c.name)).scalars()))
+        assert stored == sorted(n for n in names if not n.startswith("bad"))   # the failed ones rolled back
+
+    asyncio.run(_with_table(database, test))
+
+
+def test_a_caller_that_stops_waiting_does_not_stall_the_others(tmp_path):
+    async def test(engine, table):
+        def slow(session, name):
+            session.execute(insert(table).values(name=name))
+            return name
+
+        waiting = asyncio.ensure_future(in_transaction(engine, slow, "given-up"))
+        others = [asyncio.ensure_future(in_transaction(engine, slow, f"n{i}")) for i in range(5)]
+        waiting.cancel()
+        assert await asyncio.gather(*others) == [f"n{i}" for i in range(5)]
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        assert await in_transaction(engine, slow, "after") == "after"
+
+    asyncio.run(_with_table(f"sqlite+aiosqlite:///{tmp_path}/cancel.db", test))
+
+
+def test_a_database_that_cannot_be_opened_is_an_error_for_every_caller_not_a_hang(tmp_path):
+    async def run():
+        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/no/such/dir/x.db")
+        try:
+            for _ in range(2):   # and again: the queue is not left thinking a drain is running
+                outcomes = await asyncio.wait_for(asyncio.gather(
+                    *(in_transaction(engine, lambda s: 1) for _ in range(3)), return_exceptions=True), 10)
+                assert all(isinstance(o, OperationalError) for o in outcomes), outcomes
+        finally:
+            await settle(engine)
+            await engine.dispose()
+
+    asyncio.run(run())
