@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -40,6 +40,10 @@ TURN_DONE = "done"
 _IDENTITIES = ChannelIdentity.__table__
 _MESSAGES = Message.__table__
 _CONVERSATIONS = Conversation.__table__
+# What a ConversationRecord (bot/store/rows.py) reads, and the metadata a message may add to.
+_RECORD_COLUMNS = tuple(_CONVERSATIONS.c[name] for name in (
+    "id", "uid", "status", "channel", "customer_id", "identity_id", "assignee_id", "consecutive_misses",
+    "handoff_message_id", "metadata"))
 
 
 class NotFound(Exception):
@@ -173,17 +177,16 @@ class ConversationStore:
             duplicate = self._duplicate(session, identity.id, inbound.channel_message_id)
             if duplicate is not None:
                 return duplicate
-        conversation, created, reopened = self._open_conversation(session, identity, inbound)
+        now = utcnow()
+        conversation, created, reopened = self._open_conversation(session, identity, inbound, now)
         tapped = None if created else self._tapped_button(session, conversation.id, inbound.text)
-        message = Message(conversation_id=conversation.id, sender=SenderKind.CUSTOMER.value,
-                          text=inbound.text, channel=inbound.channel, identity_id=identity.id,
-                          channel_message_id=inbound.channel_message_id, turn_state=TURN_PENDING,
-                          payload={"display_text": tapped} if tapped else None, created_at=utcnow())
-        session.add(message)
-        conversation.updated_at = utcnow()
-        session.flush()
-        return StoredInbound(conversation_record(conversation), message_view(message), reopened=reopened,
-                             created=created)
+        values = dict(conversation_id=conversation.id, sender=SenderKind.CUSTOMER.value, text=inbound.text,
+                      channel=inbound.channel, identity_id=identity.id, channel_message_id=inbound.channel_message_id,
+                      turn_state=TURN_PENDING, payload={"display_text": tapped} if tapped else None, created_at=now)
+        # A Core INSERT: the ORM's unit of work cost more than the statement itself.
+        inserted = session.connection().execute(insert(_MESSAGES).values(**values)).inserted_primary_key[0]
+        return StoredInbound(conversation_record(conversation), message_view(Message(id=inserted, **values)),
+                             reopened=reopened, created=created)
 
     def _earlier_delivery(self, session: Session, inbound: InboundMessage) -> Optional[DuplicateInbound]:
         identity = self._find_identity(session, inbound.channel, inbound.external_id)
@@ -266,23 +269,33 @@ class ConversationStore:
                 .order_by(Customer.id).limit(1)).scalar_one_or_none()
         return None
 
-    def _open_conversation(self, session: Session, identity: IdentityKey,
-                           inbound: InboundMessage) -> Tuple[Conversation, bool, bool]:
-        latest = session.execute(select(Conversation).where(
-            Conversation.identity_id == identity.id).order_by(Conversation.id.desc()).limit(1)
-        ).scalar_one_or_none()
+    def _open_conversation(self, session: Session, identity: IdentityKey, inbound: InboundMessage,
+                           now: datetime) -> Tuple[Any, bool, bool]:
+        """The conversation this message belongs to (created or reopened if need be), its clock set to `now`:
+        an ORM row, or for the common case of an open conversation that only gets the time, a plain row."""
+        connection = session.connection()
+        found = connection.execute(select(*_RECORD_COLUMNS).where(
+            _CONVERSATIONS.c.identity_id == identity.id).order_by(_CONVERSATIONS.c.id.desc()).limit(1)).first()
         # What belongs to one message (the title a widget showed for a tapped button) is not the conversation's.
         metadata = {k: v for k, v in (inbound.metadata or {}).items()
                     if v not in (None, "") and k not in PER_MESSAGE_METADATA}
-        if latest is None:
+        if found is None:
             conversation = Conversation(customer_id=identity.customer_id, identity_id=identity.id,
                                         channel=inbound.channel, status=ConversationStatus.BOT.value,
-                                        conversation_metadata=metadata, priority=0, consecutive_misses=0)
+                                        conversation_metadata=metadata, priority=0, consecutive_misses=0,
+                                        created_at=now, updated_at=now)
             session.add(conversation)
             session.flush()
             return conversation, True, False
-        if metadata and {**(latest.conversation_metadata or {}), **metadata} != latest.conversation_metadata:
-            latest.conversation_metadata = {**(latest.conversation_metadata or {}), **metadata}
+        stored_metadata = found.metadata or {}
+        new_metadata = bool(metadata) and {**stored_metadata, **metadata} != stored_metadata
+        if not new_metadata and found.status != ConversationStatus.RESOLVED.value:
+            connection.execute(update(_CONVERSATIONS).where(_CONVERSATIONS.c.id == found.id).values(updated_at=now))
+            return found, False, False
+        latest = session.get(Conversation, found.id)
+        latest.updated_at = now
+        if new_metadata:
+            latest.conversation_metadata = {**stored_metadata, **metadata}
         if latest.status == ConversationStatus.RESOLVED.value:
             # A customer who writes again starts fresh with the bot: no old priority or reason.
             latest.status = next_status(ConversationStatus.RESOLVED, Transition.REOPEN).value
