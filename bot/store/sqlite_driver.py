@@ -88,18 +88,18 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         return await self._connection._execute(work)
 
     def commit(self):
-        if not _on_thread_of(self._connection):
-            return super().commit()
-        try:
-            self._connection._conn.commit()
-        except Exception as error:
-            self._handle_exception(error)
+        self._end("commit")
 
     def rollback(self):
+        self._end("rollback")
+
+    def _end(self, how: str) -> None:
+        """Commit or roll back: directly when already on the connection's thread, else as SQLAlchemy does."""
         if not _on_thread_of(self._connection):
-            return super().rollback()
+            getattr(super(), how)()
+            return
         try:
-            self._connection._conn.rollback()
+            getattr(self._connection._conn, how)()
         except Exception as error:
             self._handle_exception(error)
 

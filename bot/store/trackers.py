@@ -23,6 +23,7 @@ class TrackerConflict(Exception):
 class TrackerEventStore:
     def __init__(self, sessions) -> None:
         self.sessions = sessions
+        self.engine = sessions.kw["bind"]
 
     async def load(self, key: str) -> List[str]:
         async with self.sessions() as session:
@@ -33,7 +34,7 @@ class TrackerEventStore:
         if not events:
             return
         try:
-            await in_transaction(self.sessions.kw["bind"], _insert, [
+            await in_transaction(self.engine, _insert, [
                 {"conversation_key": key, "seq": first_seq + i, "data": data} for i, data in enumerate(events)])
         except IntegrityError:
             raise TrackerConflict(key)

@@ -65,12 +65,13 @@ class _SqliteQueue:
         self.task: "asyncio.Task | None" = None   # the latest drain, so closing can wait for it
 
     async def run(self, body: Callable[..., T], args: tuple) -> T:
-        future = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
         with self._lock:
             self._jobs.append((future, body, args))
             start, self._draining = not self._draining, True
         if start:
-            self.task = asyncio.get_running_loop().create_task(self._drain())
+            self.task = loop.create_task(self._drain())
         return await future
 
     async def _drain(self) -> None:

@@ -49,6 +49,20 @@ def fresh_tracker(domain, sender: str):
         domain.slots)
 
 
+def after_each_event(domain, tmp_path: Path):
+    """(where, tracker) after each event of every rule and story in data/, one fresh tracker per story."""
+    from rasa.shared.core.constants import RULE_SNIPPET_ACTION_NAME
+    from rasa.shared.core.events import ActionExecuted
+
+    for step in story_steps(domain, tmp_path):
+        tracker = fresh_tracker(domain, step.block_name)
+        for event in step.events:
+            if isinstance(event, ActionExecuted) and event.action_name == RULE_SNIPPET_ACTION_NAME:
+                continue   # a rule's "anything may follow here", not an action
+            tracker.update(event, domain)
+            yield f"{step.block_name}: after {event}", tracker
+
+
 def assert_same_prediction(rasas, ours, tracker, where: str) -> str:
     theirs = rasas.processor._predict_next_with_tracker(tracker.copy())
     mine = ours.processor._predict_next_with_tracker(tracker.copy())

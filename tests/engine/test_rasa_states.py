@@ -15,7 +15,7 @@ import pytest
 
 from bot import rasa_states
 from tests.engine.conftest import installed
-from tests.engine.test_dialogue_fast_path import fresh_tracker, story_steps
+from tests.engine.test_dialogue_fast_path import after_each_event
 
 OPTIONS = [(False, False), (True, False), (False, True), (True, True)]
 
@@ -54,20 +54,12 @@ def assert_same_states(domain, tracker, rule_only, where: str) -> int:
 
 
 def test_every_rule_and_story_gives_rasas_states_event_by_event(ted_agent, memo, tmp_path):
-    from rasa.shared.core.constants import RULE_SNIPPET_ACTION_NAME
-    from rasa.shared.core.events import ActionExecuted
-
     domain = ted_agent.domain
     rule_only = rule_only_data(ted_agent)
     assert rule_only, "the model's RulePolicy should know rule-only slots or loops (data/ has a form)"
     compared = 0
-    for step in story_steps(domain, tmp_path):
-        tracker = fresh_tracker(domain, step.block_name)
-        for event in step.events:
-            if isinstance(event, ActionExecuted) and event.action_name == RULE_SNIPPET_ACTION_NAME:
-                continue
-            tracker.update(event, domain)
-            compared += assert_same_states(domain, tracker, rule_only, f"{step.block_name}: after {event}")
+    for where, tracker in after_each_event(domain, tmp_path):
+        compared += assert_same_states(domain, tracker, rule_only, where)
     assert compared > 1000
 
 

@@ -10,7 +10,7 @@ from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 
 from bot import rasa_tracker_copy
 from tests.engine.conftest import installed
-from tests.engine.test_dialogue_fast_path import fresh_tracker, story_steps
+from tests.engine.test_dialogue_fast_path import after_each_event
 
 
 @pytest.fixture()
@@ -52,19 +52,10 @@ def assert_same_copy(tracker: DialogueStateTracker, where: str) -> None:
 
 
 def test_every_rule_and_story_event_by_event(ted_agent, quick, tmp_path):
-    from rasa.shared.core.constants import RULE_SNIPPET_ACTION_NAME
-    from rasa.shared.core.events import ActionExecuted
-
-    domain = ted_agent.domain
     copies = 0
-    for step in story_steps(domain, tmp_path):
-        tracker = fresh_tracker(domain, step.block_name)
-        for event in step.events:
-            if isinstance(event, ActionExecuted) and event.action_name == RULE_SNIPPET_ACTION_NAME:
-                continue
-            tracker.update(event, domain)
-            assert_same_copy(tracker, f"{step.block_name}: after {event}")
-            copies += 1
+    for where, tracker in after_each_event(ted_agent.domain, tmp_path):
+        assert_same_copy(tracker, where)
+        copies += 1
     assert copies > 200
 
 
