@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -43,8 +45,8 @@ class Store:
     tags: TagStore
 
     @classmethod
-    def open(cls, url: str) -> "Store":
-        engine = create_engine(url)
+    def open(cls, url: str, worker_lock_dir: Optional[Path] = None) -> "Store":
+        engine = create_engine(url, worker_lock_dir)
         sessions = session_factory(engine)
         conversations = ConversationStore(sessions)
         return cls(engine, conversations, AccountStore(sessions), CatalogueStore(sessions),

@@ -10,16 +10,23 @@ Server-side cursors (streamed results) keep SQLAlchemy's own code.
 
 A whole transaction can go in one trip too (`OneTripConnection.run_here`, used by
 `bot.store.transactions`): its statements, already on that thread, then run directly.
+
+With a gate (`bot.store.process_gate`, for several worker processes on one file), each
+transaction holds it from its first statement to its commit or rollback, taken and released on
+that same thread.
 """
 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any, Callable, Optional, Sequence, Tuple, TypeVar
 
 from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_connection, AsyncAdapt_aiosqlite_cursor, AsyncAdapt_aiosqlite_dbapi,
 )
+
+from bot.store.process_gate import ProcessGate
 
 T = TypeVar("T")
 
@@ -56,6 +63,9 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
     def _run(self, fn, *args) -> None:
         aio = self._connection   # aiosqlite.Connection; its `_conn` is only touched on its own thread
+        gate = self._adapt_connection._gate
+        if gate is not None:
+            fn = _gated(gate, fn)
         try:
             if _on_thread_of(aio):
                 description, rows, lastrowid, rowcount = fn(aio._conn, *args)
@@ -73,8 +83,16 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         self._run(_executemany, operation, seq_of_parameters)
 
 
+def _gated(gate: ProcessGate, fn):
+    def run(connection: Any, *args: Any) -> _Outcome:
+        gate.enter()   # a no-op while this transaction holds it
+        return fn(connection, *args)
+
+    return run
+
+
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    __slots__ = ("_gate",)
 
     def cursor(self, server_side=False):
         if server_side:
@@ -93,15 +111,31 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     def rollback(self):
         self._end("rollback")
 
-    def _end(self, how: str) -> None:
-        """Commit or roll back: directly when already on the connection's thread, else as SQLAlchemy does."""
-        if not _on_thread_of(self._connection):
-            getattr(super(), how)()
-            return
+    def close(self):
         try:
-            getattr(self._connection._conn, how)()
+            super().close()
+        finally:
+            if self._gate is not None:
+                self._gate.close()
+
+    def _end(self, how: str) -> None:
+        """Commit or roll back: directly when already on the connection's thread, else in one trip there."""
+        try:
+            if _on_thread_of(self._connection):
+                self._finish(how)
+            elif self._gate is None:
+                getattr(super(), how)()
+            else:   # the gate is released on the thread that took it, right after the commit
+                self.await_(self._connection._execute(lambda: self._finish(how)))
         except Exception as error:
             self._handle_exception(error)
+
+    def _finish(self, how: str) -> None:
+        try:
+            getattr(self._connection._conn, how)()
+        finally:
+            if self._gate is not None:
+                self._gate.leave()
 
 
 def _on_thread_of(aio: Any) -> bool:
@@ -111,16 +145,22 @@ def _on_thread_of(aio: Any) -> bool:
 class OneTripDbapi(AsyncAdapt_aiosqlite_dbapi):
     """Pass as `module=` to `create_async_engine` for a `sqlite+aiosqlite` URL."""
 
+    gate_path: Optional[Path] = None   # set: every connection's transactions take this file's lock
+
     def connect(self, *arg, **kw):
         if kw.get("async_fallback"):
             return super().connect(*arg, **kw)
         adapted = super().connect(*arg, **kw)
-        return OneTripConnection(self, adapted._connection)
+        connection = OneTripConnection(self, adapted._connection)
+        connection._gate = ProcessGate(self.gate_path) if self.gate_path is not None else None
+        return connection
 
 
-def one_trip_dbapi() -> OneTripDbapi:
+def one_trip_dbapi(gate_path: Optional[Path] = None) -> OneTripDbapi:
     import sqlite3
 
     import aiosqlite
 
-    return OneTripDbapi(aiosqlite, sqlite3)
+    dbapi = OneTripDbapi(aiosqlite, sqlite3)
+    dbapi.gate_path = gate_path
+    return dbapi
