@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from dataclasses import dataclass, replace
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
@@ -23,6 +22,7 @@ from bot.events import DomainEvent, EventBus, EventName
 from bot.handoff import FALLBACK_INTENT, HandoffPolicy
 from bot.multi_request import request_parts
 from bot.state_machine import human_owns
+from bot.turn_locks import TurnLocks
 from bot.store.conversations import (
     ConversationStore, DuplicateInbound, HandoffWrite, MessageDraft, StoredInbound,
 )
@@ -58,7 +58,8 @@ class Accepted:
 
 class ConversationFlow:
     def __init__(self, conversations: ConversationStore, bot: Any, policy: HandoffPolicy, bus: EventBus,
-                 model_wait_seconds: float = 60.0, review_margin: float = 0.1) -> None:
+                 model_wait_seconds: float = 60.0, review_margin: float = 0.1,
+                 turn_locks: Optional[TurnLocks] = None) -> None:
         self.conversations = conversations
         self.bot = bot
         self.policy = policy
@@ -66,21 +67,13 @@ class ConversationFlow:
         self.model_wait_seconds = model_wait_seconds
         self.review_margin = review_margin   # answers this close above the threshold go to the trainers' inbox
         # One turn at a time per customer: a second message waits for the first's answer.
-        self._locks: "weakref.WeakValueDictionary[tuple, asyncio.Lock]" = weakref.WeakValueDictionary()
+        self.turns = turn_locks or TurnLocks()
         self._pending: set = set()   # turns running in the background (accept)
         # Set by the app to the waiting room's: what a handoff tells the customer (who is in, how long).
         self.handoff_notice: Optional[Callable[[], Awaitable[Any]]] = None
 
-    def _lock(self, channel: str, external_id: str) -> asyncio.Lock:
-        key = (channel, external_id)
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[key] = lock
-        return lock
-
     async def handle(self, inbound: InboundMessage) -> TurnResult:
-        async with self._lock(inbound.channel, inbound.external_id):
+        async with self.turns.hold(inbound.channel, inbound.external_id):
             stored = await self.conversations.record_inbound(inbound)
             if isinstance(stored, DuplicateInbound):
                 if stored.turn_finished:
@@ -97,8 +90,7 @@ class ConversationFlow:
         retry. The message is committed before this returns; the turn runs in the background
         and its replies go out through the outbox (nobody is waiting for them in the request).
         """
-        lock = self._lock(inbound.channel, inbound.external_id)
-        async with lock:
+        async with self.turns.hold(inbound.channel, inbound.external_id):
             stored = await self.conversations.record_inbound(inbound)
         if isinstance(stored, DuplicateInbound):
             if not stored.turn_finished:
@@ -108,7 +100,7 @@ class ConversationFlow:
         return Accepted(stored.conversation.id, stored.message.id, duplicate=False)
 
     async def _later(self, stored: StoredInbound, inbound: InboundMessage) -> None:
-        async with self._lock(inbound.channel, inbound.external_id):
+        async with self.turns.hold(inbound.channel, inbound.external_id):
             self._opened(stored)
             if stored.reopened:
                 await self._safely(self.bot.resume(stored.conversation.tracker_key))
@@ -117,7 +109,7 @@ class ConversationFlow:
             await self._turn(current, stored.message, inbound.metadata, live=False)
 
     async def _finish_duplicate(self, inbound: InboundMessage) -> None:
-        async with self._lock(inbound.channel, inbound.external_id):
+        async with self.turns.hold(inbound.channel, inbound.external_id):
             stored = await self.conversations.record_inbound(inbound)
             if isinstance(stored, DuplicateInbound) and not stored.turn_finished:
                 await self._turn(stored.conversation, stored.message, inbound.metadata, live=False, duplicate=True)
@@ -142,7 +134,7 @@ class ConversationFlow:
         found = await self.conversations.customer_message(message_id)
         if found is None or not found.pending:
             return None
-        async with self._lock(found.channel, found.external_id):
+        async with self.turns.hold(found.channel, found.external_id):
             fresh = await self.conversations.customer_message(message_id)
             if fresh is None or not fresh.pending:
                 return None  # a re-delivery finished it meanwhile
