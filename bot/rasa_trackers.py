@@ -6,10 +6,13 @@ awaits it from the engine thread: one database, one connection pool, and on SQLi
 writer contending for the file. Which database a call uses travels with the call (a context
 variable set by the engine), so one loaded model can serve several apps (the tests do that).
 
-Between turns the tracker object itself is kept (`bot/tracker_cache.py`): a conversation is
-served by one process at a time (sticky sessions), a save appends only the events the tracker
-gained since it was loaded or last saved, and a conflict on append (another process wrote)
-drops the cached tracker so the next read rebuilds it from the database.
+Between turns the tracker object itself is kept (`bot/tracker_cache.py`): a save appends only
+the events the tracker gained since it was loaded or last saved, and a conflict on append
+(another process wrote) drops the cached tracker so the next read rebuilds it from the database.
+When other processes serve the same conversations (`backend.shared`: several workers, or
+PostgreSQL), a cached tracker is first brought up to date: the events stored after it (by
+whichever process served the customer's last turns) are read and applied to it, so a customer
+moving between workers costs those few rows, not a rebuild of the whole session.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from itertools import islice
 from typing import Any, Dict, Iterable, List, Optional, Text, Tuple
 
 from rasa.core.tracker_store import InMemoryTrackerStore, TrackerStore
+from rasa.shared.core.events import deserialise_events
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.store.trackers import TrackerConflict
@@ -75,18 +79,45 @@ class BatonTrackerStore(TrackerStore):
         if backend is None:
             return await self._memory.retrieve(sender_id)
         tracker = backend.trackers.check_out(sender_id)
-        if tracker is not None:
+        if tracker is None:
+            return await self._build(backend, sender_id)
+        if backend.shared:
+            return await self._caught_up(backend, sender_id, tracker)
+        return tracker
+
+    async def _caught_up(self, backend: TrackerBackend, key: str,
+                         tracker: DialogueStateTracker) -> Optional[DialogueStateTracker]:
+        """The cached tracker plus whatever other processes stored for the conversation since."""
+        persisted = backend.trackers.persisted(key)
+        if persisted is None or not persisted.describes(tracker):
+            return await self._build(backend, key)
+        later = [json.loads(row) for row in await backend.run(backend.events.load(key, persisted.rows))]
+        if not later:
             return tracker
-        return await self._build(backend, sender_id)
+        if any(event.get("event") == "action" and event.get("name") == SESSION_START for event in later):
+            return await self._build(backend, key)   # a new session: the cache holds only the last one
+        for event in deserialise_events(later):
+            tracker.update(event)
+        backend.trackers.loaded(key, tracker, persisted.rows + len(later))
+        return tracker
 
     async def peek(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         """The conversation's tracker for reading only: the caller must not change or save it."""
         backend = current_backend.get()
         if backend is None:
             return await self._memory.retrieve(sender_id)
-        tracker = backend.trackers.peek(sender_id)
-        if tracker is not None:
-            return tracker
+        if backend.shared:
+            # Taken out while it catches up, so a turn meanwhile cannot catch the same object up too.
+            tracker = backend.trackers.check_out(sender_id)
+            if tracker is not None:
+                tracker = await self._caught_up(backend, sender_id, tracker)
+                if tracker is not None:
+                    backend.trackers.put_back(sender_id, tracker)
+                return tracker
+        else:
+            tracker = backend.trackers.peek(sender_id)
+            if tracker is not None:
+                return tracker
         events = await self._stored(backend, sender_id)
         if not events:
             return None

@@ -23,6 +23,9 @@ class TrackerBackend:
     trackers: Any = field(default_factory=lambda: _tracker_cache())
     # The app's custom actions (bot.custom_actions.ActionRunner): they read that app's database and CRM.
     actions: Any = None
+    # Other processes serve these conversations too (worker processes, or PostgreSQL shared by
+    # several servers): a cached tracker is brought up to date before each turn.
+    shared: bool = False
 
     async def run(self, coro):
         # Shielded on the server's loop: a bot call that times out must not cancel a database

@@ -66,6 +66,12 @@ class TrackerCache:
             old, _ = self._idle.popitem(last=False)
             self._persisted.pop(old, None)
 
+    def put_back(self, key: str, tracker: Any) -> None:
+        """A tracker checked out only to be read (and brought up to date) is idle again."""
+        if key not in self._idle:   # a turn that checked in meanwhile has the newer one
+            self._idle[key] = tracker
+            self._idle.move_to_end(key)
+
     def peek(self, key: str) -> Optional[Any]:
         """The idle tracker, for reading only (it stays in the cache)."""
         return self._idle.get(key)

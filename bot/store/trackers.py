@@ -25,10 +25,9 @@ class TrackerEventStore:
         self.sessions = sessions
         self.engine = sessions.kw["bind"]
 
-    async def load(self, key: str) -> List[str]:
-        async with self.sessions() as session:
-            return list((await session.execute(select(TrackerEvent.data).where(
-                TrackerEvent.conversation_key == key).order_by(TrackerEvent.seq))).scalars())
+    async def load(self, key: str, from_seq: int = 0) -> List[str]:
+        """The conversation's events in order, from sequence number `from_seq` on."""
+        return await in_transaction(self.engine, _load, key, from_seq)
 
     async def append(self, key: str, first_seq: int, events: Sequence[str]) -> None:
         if not events:
@@ -42,6 +41,13 @@ class TrackerEventStore:
     async def forget(self, key: str) -> None:
         async with self.sessions() as session, session.begin():
             await session.execute(delete(TrackerEvent).where(TrackerEvent.conversation_key == key))
+
+
+def _load(session: Session, key: str, from_seq: int) -> List[str]:
+    query = select(TrackerEvent.data).where(TrackerEvent.conversation_key == key)
+    if from_seq:
+        query = query.where(TrackerEvent.seq >= from_seq)
+    return list(session.execute(query.order_by(TrackerEvent.seq)).scalars())
 
 
 def _insert(session: Session, rows: List[dict]) -> None:
