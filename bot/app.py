@@ -65,6 +65,7 @@ from bot.store.conversations import ConversationStore
 from bot.store.database import migrate
 from bot.tagging import Tagging
 from bot.tracker_backend import TrackerBackend
+from bot.turn_locks import TurnLocks
 from bot.training_data.project import RasaProject
 from bot.waiting.room import WaitConfig, WaitingRoom
 from bot.waiting.watch import WATCHED_EVENTS, QueueWatch
@@ -185,7 +186,7 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
     owns_engine = engine is None
     raw_engine = engine or RasaEngine(settings.model_path, settings.bot_timeout_seconds)
     bot = BoundEngine(raw_engine, backend=None)   # its tracker backend is attached on start-up
-    store = Store.open(settings.database_url)
+    store = Store.open(settings.database_url, settings.worker_lock_dir)
     conversations = store.conversations
     bus = EventBus()
     identities = IdentityVerifier(settings.identity_secret)
@@ -194,7 +195,7 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
     policy_config = PolicyConfig.from_settings(settings)
     policy = HandoffPolicy(policy_config)
     flow = ConversationFlow(conversations, bot, policy, bus, model_wait_seconds=settings.model_wait_seconds,
-                            review_margin=settings.review_margin)
+                            review_margin=settings.review_margin, turn_locks=TurnLocks(settings.worker_lock_dir))
     live_settings = LiveSettings(policy_config, settings.review_margin, store.settings, policy, flow, bus)
     project = RasaProject(settings.data_dir)
     review_inbox = ReviewInbox(store.review, project, bus, lambda: raw_engine.intents)
@@ -222,8 +223,12 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
 
     manager = (socketio.AsyncRedisManager(settings.redis_url, channel=settings.redis_channel)
                if settings.redis_url else None)
+    # Pre-forked workers share one port and the kernel spreads connections among them: a
+    # long-polling session's next request could reach a worker that does not know it.
+    transports = ["websocket"] if settings.worker_lock_dir is not None else ["polling", "websocket"]
     sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins=_cors_origins(settings),
-                               client_manager=manager, max_http_buffer_size=1_000_000, serializer=SafePacket)
+                               client_manager=manager, max_http_buffer_size=1_000_000, serializer=SafePacket,
+                               transports=transports)
     webchat = WebChatNamespace(flow, conversations, bus,
                                SessionSigner(settings.secret_key, settings.session_lifetime_days * 86400),
                                identities, settings.max_message_chars, settings.customer_messages_per_minute,
@@ -302,10 +307,14 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
         if run_migrations:
             await migrate(settings.database_url)
         await accounts.ensure_api_user()
-        bot.backend = TrackerBackend(store.trackers, asyncio.get_running_loop(), actions=action_runner)
+        # Another process may serve the same customer: a sibling worker, or another server on PostgreSQL.
+        shared = settings.worker_lock_dir is not None or not settings.database_url.startswith("sqlite")
+        bot.backend = TrackerBackend(store.trackers, asyncio.get_running_loop(), actions=action_runner,
+                                     shared=shared)
         await live_settings.load()
         await operations.load()
-        await store.models.abandon_unfinished()
+        if settings.worker_lock_dir is None:   # workers: their parent did this once (a restarted worker must not)
+            await store.models.abandon_unfinished()
         if owns_engine:
             active = await store.models.active()
             if active is not None and Path(active.path).is_file():
@@ -345,6 +354,7 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
         await agents.close()
 
     async def on_cleanup(app: web.Application) -> None:
+        flow.turns.close()
         if owns_engine:
             raw_engine.stop()
         accounts.close()

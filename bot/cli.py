@@ -15,7 +15,7 @@ from bot.settings import PROJECT_ROOT, Settings
 
 def _settings(args: argparse.Namespace) -> Settings:
     overrides = {}
-    for field in ("host", "port", "database_url", "model_path", "data_dir"):
+    for field in ("host", "port", "database_url", "model_path", "data_dir", "workers"):
         value = getattr(args, field, None)
         if value is not None:
             overrides[field] = value
@@ -41,14 +41,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from bot.app import create_app
 
     settings = _settings(args)
+    worker = settings.worker_lock_dir is not None   # one of `baton serve --workers N`'s processes
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per plugin says nothing to an operator
-    busy = _port_in_use(settings.host, settings.port)
+    busy = None if worker else _port_in_use(settings.host, settings.port)
     if busy:
         print(f"error: cannot listen on {settings.host}:{settings.port}: {busy}. Is Baton already running? "
               "Stop it, or pick another port with --port or BATON_PORT.", file=sys.stderr)
         return 2
-    if not settings.model_path.is_file():
+    if not settings.model_path.is_file() and not worker:
         print(f"warning: no model at {settings.model_path}; every message will be handed to a person. "
               "Run `baton train` first.", file=sys.stderr)
     if args.demo and not settings.identity_secret:
@@ -56,18 +57,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
         import secrets as _secrets
 
         settings.identity_secret = _secrets.token_hex(32)
-    app = create_app(settings)
+    if settings.workers > 1 and not worker:
+        from bot.workers import serve_workers
+
+        return serve_workers(args, settings)
+    # The workers' parent migrated and seeded once; each worker only serves.
+    app = create_app(settings, run_migrations=not worker)
     app["demo_logins"] = []
     app["has_accounts"] = True
-    app.on_startup.append(_seed_demo if args.demo else _check_accounts)
-    app.on_startup.append(_report_model_when_loaded)
-    print(f"Starting; the Rasa model {settings.model_path.name} loads in the background (20–30 s)…", flush=True)
+    if args.demo:
+        app.on_startup.append(_demo_customer if worker else _seed_demo)
+    else:
+        app.on_startup.append(_check_accounts)
+    if not worker:
+        app.on_startup.append(_report_model_when_loaded)
+        print(f"Starting; the Rasa model {settings.model_path.name} loads in the background (20–30 s)…", flush=True)
     # aiohttp logs a failed start-up's exception with a traceback on its way out; we say it in one line.
     logging.getLogger("asyncio").addFilter(
         lambda record: not record.getMessage().startswith("unhandled exception during asyncio.run() shutdown"))
     # run_app calls `print` once the socket listens, so the URLs appear only when they work.
     try:
-        web.run_app(app, host=settings.host, port=settings.port, print=lambda _: _announce(app), access_log=None)
+        web.run_app(app, host=settings.host, port=settings.port, access_log=None, reuse_port=worker or None,
+                    print=(lambda _: None) if worker else (lambda _: _announce(app)))
     except web.GracefulExit:  # a second SIGINT/SIGTERM arrived while aiohttp was shutting down
         _exit_if_threads_linger(exit_code=0)
     except KeyboardInterrupt:
@@ -130,12 +141,16 @@ def _port_in_use(host: str, port: int) -> Optional[str]:
 async def _seed_demo(app) -> None:
     from agent_console.seed import seed_demo
 
-    from bot.identity import sign_customer_id
-
     services = app["services"]
     app["demo_logins"] = await seed_demo(services.store.catalogue, services.accounts)
+    await _demo_customer(app)
+
+
+async def _demo_customer(app) -> None:
+    from bot.identity import sign_customer_id
+
     app["demo_customer"] = {"id": "C-1001", "name": "Ada Lovelace",
-                            "hash": sign_customer_id(services.settings.identity_secret, "C-1001")}
+                            "hash": sign_customer_id(app["services"].settings.identity_secret, "C-1001")}
 
 
 async def _report_model_when_loaded(app) -> None:
@@ -300,6 +315,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default 5005)")
     p.add_argument("--demo", action="store_true", help="seed demo accounts and data, print logins")
+    p.add_argument("--workers", type=int, help="worker processes sharing the port (default 1; env BATON_WORKERS; "
+                                               "more than 1 needs BATON_REDIS_URL)")
+    p.add_argument("--data-dir", dest="data_dir", type=Path, help="the Rasa project (default data/)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("evaluate", help="learn the handoff thresholds; automation, wrong answers and "

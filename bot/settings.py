@@ -129,6 +129,11 @@ class Settings(BaseSettings):
     redis_url: Optional[str] = None
     redis_channel: str = "baton"  # one per deployment when several share a Redis
 
+    # Worker processes on this machine, on one port (`baton serve --workers N`; needs redis_url).
+    workers: int = Field(1, ge=1, le=64)
+    # Set by `baton serve --workers` for its workers: where they share per-customer and SQLite locks.
+    worker_lock_dir: Optional[Path] = None
+
     class Config:
         env_prefix = "BATON_"
 

@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import List
+from typing import Dict, List, Optional
 
 import aiohttp
 
@@ -21,8 +21,8 @@ from tests.support import free_port
 class ServeProcess:
     """`baton serve` in a subprocess; its output lines are collected as they come."""
 
-    def __init__(self, *args: str) -> None:
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
+    def __init__(self, *args: str, env: Optional[Dict[str, str]] = None) -> None:
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1", **(env or {})}
         self.process = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", *args], cwd=PROJECT_ROOT,
                                         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.lines: List[str] = []
