@@ -37,6 +37,7 @@ LOADGEN = ROOT / "benchmarks" / "loadgen.py"
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 HISTORY = ROOT / "benchmarks" / "speed-history.json"
 PG_ADMIN_URL = os.environ.get("BATON_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("BATON_BENCH_REDIS", "redis://127.0.0.1:6379/0")
 START = "<!-- speed:start (written by benchmarks/bench.py) -->"
 END = "<!-- speed:end -->"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -202,6 +203,11 @@ def baton_server(model: Path, database_url: str, name: str, extra: Optional[Dict
                   env={"TF_CPP_MIN_LOG_LEVEL": "3", **BATON_BENCH_ENV, **(extra or {})})
 
 
+def workers_env(workers: int) -> Dict[str, str]:
+    return {"BATON_WORKERS": str(workers), "BATON_REDIS_URL": REDIS_URL,
+            "BATON_REDIS_CHANNEL": f"baton-bench-{uuid.uuid4().hex[:8]}"}
+
+
 def create_pg_database() -> str:
     import asyncpg
 
@@ -307,9 +313,16 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
                 db = f"sqlite+aiosqlite:///{tmp}/bench.db"
                 tokens = seed_console_logins(db, args.agents)
                 servers.append(baton_server(model, db, "baton (SQLite)"))
-            if "postgres" in wanted:
+            if "postgres" in wanted or "postgres2" in wanted:
                 pg_url = create_pg_database()
+            if "postgres" in wanted:
                 servers.append(baton_server(model, pg_url, "baton (PostgreSQL)"))
+            # `baton serve --workers 2`: a second process for the second core (Redis carries Socket.IO).
+            if "sqlite2" in wanted:
+                servers.append(baton_server(model, f"sqlite+aiosqlite:///{tmp}/bench-workers.db",
+                                            "baton ×2 workers (SQLite)", workers_env(2)))
+            if "postgres2" in wanted:
+                servers.append(baton_server(model, pg_url, "baton ×2 workers (PostgreSQL)", workers_env(2)))
             for server in servers:
                 print(f"{server.name}: starting…", flush=True)
                 server.start(logs)
@@ -407,6 +420,10 @@ def render(report: Dict[str, Any], previous: Optional[Dict[str, Any]]) -> str:
               "|---|---|---|---|"]
     for name, entry in servers.items():
         lines.append(f"| {name} | {entry.get('cold_start_s')} | {entry.get('peak_mb')} | {entry.get('rss_mb')} |")
+    if any("workers" in name for name in servers):
+        lines += ["", "A *×2 workers* row is `baton serve --workers 2` (Redis carries Socket.IO between the "
+                      "workers): its CPU and memory are the parent's and both workers' together; cold start is "
+                      "until the first worker answers `/readyz`."]
     sqlite = servers.get("baton (SQLite)", {})
     web = sqlite.get("webchat")
     if web and "error" in web:
@@ -478,7 +495,9 @@ def main() -> None:
     parser.add_argument("--think-max", type=float, default=60.0)
     parser.add_argument("--agents", type=int, default=100, help="connected consoles for the handoff test (0: skip)")
     parser.add_argument("--handoffs", type=int, default=20)
-    parser.add_argument("--only", default="rasa,sqlite,postgres", help="which servers: rasa,sqlite,postgres")
+    parser.add_argument("--only", default="rasa,sqlite,postgres,sqlite2,postgres2",
+                        help="which servers: rasa,sqlite,postgres (one process each), "
+                             "sqlite2,postgres2 (`baton serve --workers 2`)")
     parser.add_argument("--store-turns", type=int, default=400,
                         help="turns for the database-only measurement, benchmarks/store_turn.py (0: skip)")
     parser.add_argument("--no-write", action="store_true", help="print the numbers; leave RESULTS.md alone")
