@@ -308,7 +308,7 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
             await migrate(settings.database_url)
         await accounts.ensure_api_user()
         # Another process may serve the same customer: a sibling worker, or another server on PostgreSQL.
-        shared = settings.worker_lock_dir is not None or not settings.database_url.startswith("sqlite")
+        shared = settings.worker_lock_dir is not None or not settings.is_sqlite
         bot.backend = TrackerBackend(store.trackers, asyncio.get_running_loop(), actions=action_runner,
                                      shared=shared)
         await live_settings.load()

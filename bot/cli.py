@@ -175,25 +175,13 @@ async def _check_accounts(app) -> None:
 
 
 def _announce(app) -> None:
-    services = app["services"]
-    s = services.settings
-    base = (s.public_url or f"http://{s.host}:{s.port}").rstrip("/")
-    lines = [
-        "", "Baton is running.",
-        f"  Customer chat (demo shop): {base}/",
-        f"  Agent console:             {base}/console",
-        f"  REST channel:              POST {base}/webhooks/rest/webhook",
-        f"  Model:                     {services.engine.status}"
-        + (f" ({services.engine.error})" if services.engine.error else "")
-        + (" (messages wait for it)" if services.engine.status == "loading" else ""),
-    ]
-    if app["demo_logins"]:
-        lines += ["  Demo logins:",
-                  *[f"    {role:8} {user} / {password}" for user, password, role in app["demo_logins"]]]
-    if not app["has_accounts"]:
-        lines += ["  No console accounts yet: create one with `baton users add NAME --role admin`",
-                  "  (or start with --demo for demo logins)."]
-    print("\n".join(lines + ["  Stop with Ctrl+C.", ""]), flush=True)
+    from bot.announcement import announcement
+
+    engine = app["services"].engine
+    model = (engine.status + (f" ({engine.error})" if engine.error else "")
+             + (" (messages wait for it)" if engine.status == "loading" else ""))
+    print(announcement(app["services"].settings, "Baton is running.", model, app["demo_logins"],
+                       app["has_accounts"]), flush=True)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

@@ -30,6 +30,7 @@ import urllib.request
 from pathlib import Path
 from typing import Dict, List, Tuple
 
+from bot.announcement import announcement
 from bot.settings import Settings
 
 QUICK_DEATH_SECONDS = 15.0     # a worker that dies this soon after starting counts as failing to start
@@ -55,7 +56,9 @@ def serve_workers(args: argparse.Namespace, settings: Settings) -> int:
     try:
         pool.start()
         if pool.wait_listening(f"http://{_local(settings.host)}:{settings.port}/healthz"):
-            print(_announcement(settings, demo_logins, has_accounts), flush=True)
+            print(announcement(settings, f"Baton is running: {settings.workers} worker processes on one port.",
+                               f"{settings.model_path.name} (each worker loads it in the background)",
+                               demo_logins, has_accounts), flush=True)
         return pool.supervise()
     finally:
         pool.stop()
@@ -94,20 +97,6 @@ def _child_args(args: argparse.Namespace, settings: Settings) -> List[str]:
 
 def _local(host: str) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "", "::") else (f"[{host}]" if ":" in host else host)
-
-
-def _announcement(settings: Settings, demo_logins, has_accounts: bool) -> str:
-    base = (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
-    lines = ["", f"Baton is running: {settings.workers} worker processes on one port.",
-             f"  Customer chat (demo shop): {base}/",
-             f"  Agent console:             {base}/console",
-             f"  REST channel:              POST {base}/webhooks/rest/webhook",
-             f"  Model:                     {settings.model_path.name} (each worker loads it in the background)"]
-    if demo_logins:
-        lines += ["  Demo logins:", *[f"    {role:8} {user} / {password}" for user, password, role in demo_logins]]
-    if not has_accounts:
-        lines += ["  No console accounts yet: create one with `baton users add NAME --role admin`."]
-    return "\n".join(lines + ["  Stop with Ctrl+C.", ""])
 
 
 class _Pool:
