@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -44,6 +44,22 @@ _CONVERSATIONS = Conversation.__table__
 _RECORD_COLUMNS = tuple(_CONVERSATIONS.c[name] for name in (
     "id", "uid", "status", "channel", "customer_id", "identity_id", "assignee_id", "consecutive_misses",
     "handoff_message_id", "metadata"))
+
+# The customer's turn runs these on every message. Built once, with their values bound at execution:
+# building a statement and computing its cache key cost several times more than running it
+# (measured: 135-190 us against 21-37 us a statement on SQLite).
+_FIND_IDENTITY = select(_IDENTITIES.c.id, _IDENTITIES.c.customer_id).where(
+    _IDENTITIES.c.channel == bindparam("b_channel"), _IDENTITIES.c.external_id == bindparam("b_external_id"))
+_LATEST_CONVERSATION = select(*_RECORD_COLUMNS).where(
+    _CONVERSATIONS.c.identity_id == bindparam("b_identity_id")).order_by(_CONVERSATIONS.c.id.desc()).limit(1)
+_LAST_OFFER = select(_MESSAGES.c.payload).where(
+    _MESSAGES.c.conversation_id == bindparam("b_conversation_id"), _MESSAGES.c.sender == SenderKind.BOT.value,
+    _MESSAGES.c.payload.isnot(None)).order_by(_MESSAGES.c.id.desc()).limit(1)
+_INSERT_MESSAGE = insert(_MESSAGES)   # the columns are the keys of the values given
+_UPDATE_MESSAGE = update(_MESSAGES).where(_MESSAGES.c.id == bindparam("b_id"))
+_UPDATE_CONVERSATION = update(_CONVERSATIONS).where(_CONVERSATIONS.c.id == bindparam("b_id"))
+_UPDATE_CONVERSATION_WITH_BOT = update(_CONVERSATIONS).where(
+    _CONVERSATIONS.c.id == bindparam("b_id"), _CONVERSATIONS.c.status == ConversationStatus.BOT.value)
 
 
 class NotFound(Exception):
@@ -152,6 +168,19 @@ def _delivery(status: str, error: Optional[str], attempts: int, provider_status:
     return delivery
 
 
+def _insert_drafts(connection: Any, conversation_id: int, channel: str, drafts: Iterable[MessageDraft],
+                   now: datetime) -> List[Message]:
+    """The turn's replies, one Core INSERT each; transient rows carry what a view needs."""
+    rows = []
+    for draft in drafts:
+        values = dict(conversation_id=conversation_id, channel=channel, sender=draft.sender.value, text=draft.text,
+                      payload=draft.payload, agent_id=draft.agent_id, in_reply_to_id=draft.in_reply_to_id,
+                      created_at=now)
+        inserted = connection.execute(_INSERT_MESSAGE, values).inserted_primary_key[0]
+        rows.append(Message(id=inserted, **values))
+    return rows
+
+
 class ConversationStore:
     def __init__(self, sessions) -> None:
         self.sessions = sessions
@@ -184,7 +213,7 @@ class ConversationStore:
                       channel=inbound.channel, identity_id=identity.id, channel_message_id=inbound.channel_message_id,
                       turn_state=TURN_PENDING, payload={"display_text": tapped} if tapped else None, created_at=now)
         # A Core INSERT: the ORM's unit of work cost more than the statement itself.
-        inserted = session.connection().execute(insert(_MESSAGES).values(**values)).inserted_primary_key[0]
+        inserted = session.connection().execute(_INSERT_MESSAGE, values).inserted_primary_key[0]
         return StoredInbound(conversation_record(conversation), message_view(Message(id=inserted, **values)),
                              reopened=reopened, created=created)
 
@@ -216,9 +245,7 @@ class ConversationStore:
         """
         if not text or len(text) > 500:
             return None
-        offered = session.connection().execute(select(_MESSAGES.c.payload).where(
-            _MESSAGES.c.conversation_id == conversation_id, _MESSAGES.c.sender == SenderKind.BOT.value,
-            _MESSAGES.c.payload.isnot(None)).order_by(_MESSAGES.c.id.desc()).limit(1)).scalar_one_or_none()
+        offered = session.connection().execute(_LAST_OFFER, {"b_conversation_id": conversation_id}).scalar_one_or_none()
         for button in (offered or {}).get("buttons") or []:
             if isinstance(button, dict) and button.get("payload") == text and button.get("title"):
                 title = str(button["title"])[:200]
@@ -228,8 +255,8 @@ class ConversationStore:
     def _find_identity(self, session: Session, channel: str, external_id: str) -> Optional[IdentityKey]:
         # Plain columns on the session's connection: loading an ORM object here cost more than the rest
         # of the customer's first transaction.
-        row = session.connection().execute(select(_IDENTITIES.c.id, _IDENTITIES.c.customer_id).where(
-            _IDENTITIES.c.channel == channel, _IDENTITIES.c.external_id == external_id)).first()
+        row = session.connection().execute(_FIND_IDENTITY, {"b_channel": channel,
+                                                            "b_external_id": external_id}).first()
         return IdentityKey(row.id, row.customer_id) if row is not None else None
 
     def _identity(self, session: Session, inbound: InboundMessage) -> IdentityKey:
@@ -274,8 +301,7 @@ class ConversationStore:
         """The conversation this message belongs to (created or reopened if need be), its clock set to `now`:
         an ORM row, or for the common case of an open conversation that only gets the time, a plain row."""
         connection = session.connection()
-        found = connection.execute(select(*_RECORD_COLUMNS).where(
-            _CONVERSATIONS.c.identity_id == identity.id).order_by(_CONVERSATIONS.c.id.desc()).limit(1)).first()
+        found = connection.execute(_LATEST_CONVERSATION, {"b_identity_id": identity.id}).first()
         # What belongs to one message (the title a widget showed for a tapped button) is not the conversation's.
         metadata = {k: v for k, v in (inbound.metadata or {}).items()
                     if v not in (None, "") and k not in PER_MESSAGE_METADATA}
@@ -290,7 +316,7 @@ class ConversationStore:
         stored_metadata = found.metadata or {}
         new_metadata = bool(metadata) and {**stored_metadata, **metadata} != stored_metadata
         if not new_metadata and found.status != ConversationStatus.RESOLVED.value:
-            connection.execute(update(_CONVERSATIONS).where(_CONVERSATIONS.c.id == found.id).values(updated_at=now))
+            connection.execute(_UPDATE_CONVERSATION, {"b_id": found.id, "updated_at": now})
             return found, False, False
         latest = session.get(Conversation, found.id)
         latest.updated_at = now
@@ -341,7 +367,7 @@ class ConversationStore:
         # Core statements on the session's connection: the ORM's UPDATE would first look for the rows
         # among the objects the session holds (it holds none of these).
         connection = session.connection()
-        connection.execute(update(_MESSAGES).where(_MESSAGES.c.id == message_id).values(**values))
+        connection.execute(_UPDATE_MESSAGE, {"b_id": message_id, **values})
         now = utcnow()
         handed_off, position = False, 0
         drafts = list(replies)
@@ -366,19 +392,16 @@ class ConversationStore:
             values: Dict[str, Any] = {"updated_at": now}
             if misses is not None:
                 values["consecutive_misses"] = misses
-            still_with_bot = connection.execute(update(_CONVERSATIONS).where(
-                _CONVERSATIONS.c.id == conversation.id, _CONVERSATIONS.c.status == ConversationStatus.BOT.value)
-                .values(**values)).rowcount == 1
+            still_with_bot = connection.execute(_UPDATE_CONVERSATION_WITH_BOT,
+                                                {"b_id": conversation.id, **values}).rowcount == 1
             if still_with_bot:
                 record = replace(conversation, status=ConversationStatus.BOT, consecutive_misses=(
                     conversation.consecutive_misses if misses is None else misses))
             else:
                 drafts = []
         elif misses is not None and misses != conversation.consecutive_misses:
-            connection.execute(update(_CONVERSATIONS).where(_CONVERSATIONS.c.id == conversation.id)
-                               .values(consecutive_misses=misses))
-        rows = self._add(session, conversation.id, conversation.channel, drafts, now)
-        session.flush()
+            connection.execute(_UPDATE_CONVERSATION, {"b_id": conversation.id, "consecutive_misses": misses})
+        rows = _insert_drafts(connection, conversation.id, conversation.channel, drafts, now)
         if record is None:
             record = conversation_record(session.get(Conversation, conversation.id))
         return TurnOutcome(record, [message_view(r) for r in rows], handed_off, position)

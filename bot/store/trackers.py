@@ -8,12 +8,20 @@ from __future__ import annotations
 
 from typing import List, Sequence
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.store.tables import TrackerEvent
 from bot.store.transactions import in_transaction
+
+
+_EVENTS = TrackerEvent.__table__
+# Built once: every turn appends and (when trackers are shared) reads newer rows.
+_INSERT = insert(_EVENTS)
+_ALL = select(_EVENTS.c.data).where(_EVENTS.c.conversation_key == bindparam("b_key")).order_by(_EVENTS.c.seq)
+_FROM = select(_EVENTS.c.data).where(_EVENTS.c.conversation_key == bindparam("b_key"),
+                                     _EVENTS.c.seq >= bindparam("b_seq")).order_by(_EVENTS.c.seq)
 
 
 class TrackerConflict(Exception):
@@ -44,12 +52,10 @@ class TrackerEventStore:
 
 
 def _load(session: Session, key: str, from_seq: int) -> List[str]:
-    query = select(TrackerEvent.data).where(TrackerEvent.conversation_key == key)
-    if from_seq:
-        query = query.where(TrackerEvent.seq >= from_seq)
-    return list(session.execute(query.order_by(TrackerEvent.seq)).scalars())
+    query, params = (_FROM, {"b_key": key, "b_seq": from_seq}) if from_seq else (_ALL, {"b_key": key})
+    return list(session.connection().execute(query, params).scalars())
 
 
 def _insert(session: Session, rows: List[dict]) -> None:
-    # One executemany: the ORM would insert row by row to learn ids nobody reads.
-    session.execute(insert(TrackerEvent), rows)
+    # One executemany of a Core INSERT: the ORM would insert row by row to learn ids nobody reads.
+    session.connection().execute(_INSERT, rows)
