@@ -153,7 +153,7 @@ class RasaEngine:
         """Same answers, less work per message (each module says why its results are Rasa's own)."""
         from bot import (
             action_result_check, dialogue_fast_path, empty_domain_check, nlu_batch, rasa_graph, rasa_states,
-            rasa_tracker_copy,
+            rasa_tracker_copy, rule_memo,
         )
 
         action_result_check.install()
@@ -163,10 +163,12 @@ class RasaEngine:
         rasa_graph.install(processor)
         diets = nlu_batch.batch_diet(processor)
         self.fast_path = dialogue_fast_path.install(processor)
+        memos = rule_memo.install(processor)
         if processor.http_interpreter is None:
             self._parses = nlu_batch.ParseQueue(self._loop, lambda texts: nlu_batch.parse_batch(processor, texts))
-        log.info("batched NLU: %s (%d DIET classifiers batched); dialogue fast path: %s",
-                 "on" if self._parses else "off", diets, "on" if self.fast_path else "off")
+        log.info("batched NLU: %s (%d DIET classifiers batched); dialogue fast path: %s; rule search remembered "
+                 "for %d RulePolicy", "on" if self._parses else "off", diets, "on" if self.fast_path else "off",
+                 len(memos))
 
     async def wait_ready(self, timeout: Optional[float] = None) -> bool:
         """Wait (without blocking the loop) until loading finished; True if a model is usable."""

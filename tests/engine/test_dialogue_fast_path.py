@@ -14,7 +14,7 @@ from typing import Any, List
 import pytest
 import yaml
 
-from bot import dialogue_fast_path, rasa_graph
+from bot import dialogue_fast_path, rasa_graph, rule_memo
 from bot.settings import PROJECT_ROOT
 from tests.engine.conftest import load_agent, stories_from_rules
 
@@ -26,6 +26,7 @@ def agents(ted_model_path):
     rasa_graph.install(ours.processor)
     fast = dialogue_fast_path.install(ours.processor)
     assert fast is not None, "the fast path must be on for a Memoization + Rule + TED model"
+    assert rule_memo.install(ours.processor), "and the rule search remembered, as the engine does"
     return rasas, ours, fast
 
 

@@ -1,0 +1,85 @@
+"""RulePolicy's rule search, remembered by the dialogue states it was asked about.
+
+RulePolicy answers "which rule applies?" by testing every rule it learned against the
+conversation's latest states (`_find_action_from_rules`), twice a prediction (once with the
+customer's text, once with the intent) and for every prediction of a turn: measured under load,
+a fifth of the server's CPU. The answer is a function of the states, the active loop, the
+question's kind and the policy's rule tables, which a loaded model never changes (only training
+edits them). Customers ask the same few things in the same few situations, so the same states
+come back again and again: the first answer for them is remembered and reused. The states
+themselves are still worked out for every question, so a different conversation can never share
+an answer it should not. A miss, or states that cannot be a dictionary key, asks Rasa's own search.
+`tests/engine/test_rule_memo.py` replays every rule and story in data/ with and without the memo.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any, Dict, Hashable, List, Optional, Tuple
+
+log = logging.getLogger(__name__)
+
+LIMIT = 20_000    # answers kept; a full memo starts again (hits resume within a few turns)
+
+_Answer = Tuple[Optional[str], Optional[str], bool]
+
+
+def frozen(states: List[Dict[str, Dict[str, Any]]]) -> Tuple[Hashable, ...]:
+    """The states as a key: order-free within a state and a sub-state, as Rasa's own keys are."""
+    return tuple(
+        tuple(sorted((name, tuple(sorted(sub.items())) if isinstance(sub, dict) else sub)
+                     for name, sub in state.items()))
+        for state in states)
+
+
+class RuleMemo:
+    def __init__(self, policy: Any) -> None:
+        from rasa.shared.core.constants import ACTION_LISTEN_NAME
+
+        self.policy = policy
+        self.search = policy._find_action_from_rules   # Rasa's own, bound to this policy
+        self.listen = ACTION_LISTEN_NAME
+        self.answers: Dict[Hashable, _Answer] = {}
+        self.lock = threading.Lock()   # predictions may come from more than one thread
+        self.hits = 0
+        self.misses = 0
+
+    def find(self, tracker: Any, domain: Any, use_text_for_last_user_input: bool) -> _Answer:
+        if use_text_for_last_user_input and tracker.latest_action_name != self.listen:
+            return None, None, False   # Rasa's own first test, before it looks at any state
+        policy = self.policy
+        states = policy._prediction_states(tracker, domain, use_text_for_last_user_input,
+                                           rule_only_data=policy._get_rule_only_data())
+        try:
+            key = (id(domain), use_text_for_last_user_input, tracker.active_loop_name, frozen(states))
+            answer = self.answers.get(key)
+        except TypeError:   # a state Rasa builds differently (unhashable): not remembered
+            return self.search(tracker, domain, use_text_for_last_user_input)
+        if answer is not None:
+            self.hits += 1
+            return answer
+        self.misses += 1
+        answer = self.search(tracker, domain, use_text_for_last_user_input)
+        with self.lock:
+            if len(self.answers) >= LIMIT:
+                self.answers.clear()
+            self.answers[key] = answer
+        return answer
+
+
+def install(processor: Any) -> List[RuleMemo]:
+    """Remember the rule search of each RulePolicy in the processor's graph (not of subclasses,
+    which may search differently)."""
+    from rasa.core.policies.rule_policy import RulePolicy
+
+    runner = processor.graph_runner
+    nodes = getattr(runner, "inner", runner)._instantiated_nodes
+    memos = []
+    for node in nodes.values():
+        policy = getattr(node, "_component", None)
+        if type(policy) is RulePolicy and "_find_action_from_rules" not in policy.__dict__:   # not yet installed
+            memo = RuleMemo(policy)
+            policy._find_action_from_rules = memo.find
+            memos.append(memo)
+    return memos

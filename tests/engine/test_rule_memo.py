@@ -1,0 +1,97 @@
+"""The remembered rule search gives RulePolicy's own answers.
+
+Rasa's side: an untouched Agent; Baton's side: a second Agent on the same model with the memo
+installed. Every rule and story in data/ is replayed event by event, twice (the second pass
+answers from the memo); after each event both policies are asked both questions (with the text,
+with the intent) and for a whole prediction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot import rule_memo
+from tests.engine.conftest import load_agent
+from tests.engine.test_dialogue_fast_path import after_each_event, fresh_tracker
+
+
+def rule_policy(agent) -> Any:
+    from rasa.core.policies.rule_policy import RulePolicy
+
+    runner = agent.processor.graph_runner
+    nodes = getattr(runner, "inner", runner)._instantiated_nodes
+    found = [n._component for n in nodes.values() if type(getattr(n, "_component", None)) is RulePolicy]
+    assert len(found) == 1
+    return found[0]
+
+
+@pytest.fixture(scope="module")
+def policies(ted_model_path):
+    rasas, ours = load_agent(ted_model_path), load_agent(ted_model_path)
+    memos = rule_memo.install(ours.processor)
+    assert len(memos) == 1
+    assert rule_memo.install(ours.processor) == [], "installing twice must not wrap the memo in another"
+    return rule_policy(rasas), rule_policy(ours), memos[0], rasas.domain
+
+
+def same_answers(theirs, mine, memo, domain, tracker, where: str) -> None:
+    for use_text in (True, False):
+        expected = theirs._find_action_from_rules(tracker.copy(), domain, use_text)
+        assert memo.find(tracker.copy(), domain, use_text) == expected, f"{where} (text: {use_text})"
+    expected, _ = theirs._predict(tracker.copy(), domain)
+    got, _ = mine._predict(tracker.copy(), domain)
+    assert got.probabilities == expected.probabilities, where
+    assert got.events == expected.events, where
+    assert got.is_no_user_prediction == expected.is_no_user_prediction, where
+    assert got.hide_rule_turn == expected.hide_rule_turn, where
+
+
+def test_every_rule_and_story_gets_rasas_answers_first_from_the_search_then_from_the_memo(policies, tmp_path):
+    theirs, mine, memo, domain = policies
+    checked = 0
+    for _ in range(2):
+        misses_before = memo.misses
+        for where, tracker in after_each_event(domain, tmp_path):
+            same_answers(theirs, mine, memo, domain, tracker, where)
+            checked += 1
+        if _ == 0:
+            assert memo.misses > 20, "the first pass should have searched"
+        else:
+            assert memo.misses == misses_before, "the second pass asks only what the first one answered"
+    assert checked >= 2 * 200   # 235 points in data/ today
+    assert memo.hits > checked, "the memo answered nothing"
+
+
+def test_a_form_and_the_history_are_part_of_what_is_remembered(policies):
+    """The same last message inside and outside a form, and after another turn, is remembered apart."""
+    from rasa.shared.core.events import ActionExecuted, ActiveLoop, UserUttered
+
+    theirs, mine, memo, domain = policies
+    forms = list(domain.form_names)
+    assert forms, "data/ has a form"
+    variants = {
+        "plain": [],
+        "in a form": [ActionExecuted(forms[0]), ActiveLoop(forms[0])],
+        "after a turn": [ActionExecuted("action_listen"), UserUttered("thx", intent={"name": "thanks",
+                         "confidence": 1.0}), ActionExecuted("utter_thanks")],
+    }
+    for name, before in variants.items():
+        tracker = fresh_tracker(domain, f"memo-{name}")
+        for event in before + [ActionExecuted("action_listen"),
+                               UserUttered("hi", intent={"name": "greet", "confidence": 1.0})]:
+            tracker.update(event, domain)
+        misses = memo.misses
+        same_answers(theirs, mine, memo, domain, tracker, name)
+        assert memo.misses > misses, f"{name}: answered from another situation's memory"
+        misses = memo.misses
+        same_answers(theirs, mine, memo, domain, tracker, f"{name}, again")
+        assert memo.misses == misses, f"{name}: asked again, the memo should answer"
+
+
+def test_states_that_cannot_be_a_key_go_to_rasas_search():
+    assert rule_memo.frozen([{"user": {"intent": "greet", "entities": ("a",)}}]) == \
+        rule_memo.frozen([{"user": {"entities": ("a",), "intent": "greet"}}])
+    with pytest.raises(TypeError):
+        hash(rule_memo.frozen([{"user": {"entities": ["a"]}}]))
