@@ -1,15 +1,20 @@
 """RulePolicy's rule search, remembered by the dialogue states it was asked about.
 
 RulePolicy answers "which rule applies?" by testing every rule it learned against the
-conversation's latest states (`_find_action_from_rules`), twice a prediction (once with the
-customer's text, once with the intent) and for every prediction of a turn: measured under load,
-a fifth of the server's CPU. The answer is a function of the states, the active loop, the
-question's kind and the policy's rule tables, which a loaded model never changes (only training
-edits them). Customers ask the same few things in the same few situations, so the same states
-come back again and again: the first answer for them is remembered and reused. The states
-themselves are still worked out for every question, so a different conversation can never share
-an answer it should not. A miss, or states that cannot be a dictionary key, asks Rasa's own search.
-`tests/engine/test_rule_memo.py` replays every rule and story in data/ with and without the memo.
+conversation's states (`_find_action_from_rules`), twice a prediction (once with the customer's
+text, once with the intent) and for every prediction of a turn: measured under load, a fifth of
+the server's CPU. Which rules apply depends only on the conversation's last few states: Rasa
+compares a rule with the states from the latest one back, as far as the rule reaches, and no
+further (`_get_possible_keys`). So the answer is a function of the question's kind, the active
+loop and the last `reach` states, `reach` being the longest rule the policy learned, and of the
+policy's rule tables, which a loaded model never changes (only training edits them). Customers
+ask the same few things in the same few situations, so those keys come back again and again, and
+the first answer for one is reused. The states themselves are still worked out for every
+question. When no rule applies Rasa names the situation by the whole conversation (a key of all
+its states); that name is made afresh from this conversation's states, never remembered.
+A miss, or states that cannot be a dictionary key, asks Rasa's own search.
+`tests/engine/test_rule_memo.py` replays every rule and story in data/, and long conversations,
+with and without the memo.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ log = logging.getLogger(__name__)
 
 LIMIT = 20_000    # answers kept; a full memo starts again (hits resume within a few turns)
 
-_Answer = Tuple[Optional[str], Optional[str], bool]
+_Answer = Tuple[Optional[str], Optional[str], bool]   # Rasa's: action, where it came from, unhappy-path return
 
 
 def frozen(states: List[Dict[str, Dict[str, Any]]]) -> Tuple[Hashable, ...]:
@@ -35,12 +40,17 @@ def frozen(states: List[Dict[str, Dict[str, Any]]]) -> Tuple[Hashable, ...]:
 
 class RuleMemo:
     def __init__(self, policy: Any) -> None:
+        from rasa.core.policies.rule_policy import RULES, RULES_FOR_LOOP_UNHAPPY_PATH
         from rasa.shared.core.constants import ACTION_LISTEN_NAME
 
         self.policy = policy
         self.search = policy._find_action_from_rules   # Rasa's own, bound to this policy
         self.listen = ACTION_LISTEN_NAME
-        self.answers: Dict[Hashable, _Answer] = {}
+        self.rules = policy.lookup.get(RULES, {})
+        tables = (self.rules, policy.lookup.get(RULES_FOR_LOOP_UNHAPPY_PATH, {}))
+        self.reach = max((len(policy._rule_key_to_state(key)) for table in tables for key in table), default=0)
+        # key -> (action, the matching rule's key or None, returning from an unhappy path)
+        self.answers: Dict[Hashable, Tuple[Optional[str], Optional[str], bool]] = {}
         self.lock = threading.Lock()   # predictions may come from more than one thread
         self.hits = 0
         self.misses = 0
@@ -52,19 +62,24 @@ class RuleMemo:
         states = policy._prediction_states(tracker, domain, use_text_for_last_user_input,
                                            rule_only_data=policy._get_rule_only_data())
         try:
-            key = (id(domain), use_text_for_last_user_input, tracker.active_loop_name, frozen(states))
-            answer = self.answers.get(key)
+            key = (id(domain), use_text_for_last_user_input, tracker.active_loop_name,
+                   frozen(states[max(0, len(states) - self.reach):]))
+            known = self.answers.get(key)
         except TypeError:   # a state Rasa builds differently (unhashable): not remembered
             return self.search(tracker, domain, use_text_for_last_user_input)
-        if answer is not None:
+        if known is not None:
             self.hits += 1
-            return answer
+            action, rule, returning = known
+            return action, rule or policy._create_feature_key(states), returning
         self.misses += 1
         answer = self.search(tracker, domain, use_text_for_last_user_input)
+        action, source, returning = answer
+        # A source that is a rule's key came from the last states; anything else names the whole conversation.
+        known = (action, source if source in self.rules else None, returning)
         with self.lock:
             if len(self.answers) >= LIMIT:
                 self.answers.clear()
-            self.answers[key] = answer
+            self.answers[key] = known
         return answer
 
 

@@ -33,7 +33,7 @@ def policies(ted_model_path):
     memos = rule_memo.install(ours.processor)
     assert len(memos) == 1
     assert rule_memo.install(ours.processor) == [], "installing twice must not wrap the memo in another"
-    return rule_policy(rasas), rule_policy(ours), memos[0], rasas.domain
+    return rule_policy(rasas), rule_policy(ours), memos[0], rasas.domain, rasas
 
 
 def same_answers(theirs, mine, memo, domain, tracker, where: str) -> None:
@@ -49,7 +49,7 @@ def same_answers(theirs, mine, memo, domain, tracker, where: str) -> None:
 
 
 def test_every_rule_and_story_gets_rasas_answers_first_from_the_search_then_from_the_memo(policies, tmp_path):
-    theirs, mine, memo, domain = policies
+    theirs, mine, memo, domain, _ = policies
     checked = 0
     for _ in range(2):
         misses_before = memo.misses
@@ -68,7 +68,7 @@ def test_a_form_and_the_history_are_part_of_what_is_remembered(policies):
     """The same last message inside and outside a form, and after another turn, is remembered apart."""
     from rasa.shared.core.events import ActionExecuted, ActiveLoop, UserUttered
 
-    theirs, mine, memo, domain = policies
+    theirs, mine, memo, domain, _ = policies
     forms = list(domain.form_names)
     assert forms, "data/ has a form"
     variants = {
@@ -88,6 +88,40 @@ def test_a_form_and_the_history_are_part_of_what_is_remembered(policies):
         misses = memo.misses
         same_answers(theirs, mine, memo, domain, tracker, f"{name}, again")
         assert memo.misses == misses, f"{name}: asked again, the memo should answer"
+
+
+def test_long_conversations_share_answers_by_their_last_states_and_still_get_rasas(policies):
+    """Thirty-turn conversations of random intents, the bot's actions chosen by Rasa's whole ensemble."""
+    import random
+
+    from rasa.shared.core.events import ActionExecuted, ActiveLoop, UserUttered
+
+    theirs, mine, memo, domain, rasas = policies
+    assert 1 <= memo.reach < 30, "the rules reach back a few states, not the whole conversation"
+    intents = sorted(i for i in domain.intents if not i.startswith("nlu_")) + ["nlu_fallback"]
+    generator = random.Random(19)
+    hits_before, checked = memo.hits, 0
+    for n in range(6):
+        tracker = fresh_tracker(domain, f"long-{n}")
+        for turn in range(30):
+            # Fallbacks often, so that "a second fallback in a row" (a rule three states long) comes up.
+            intent = "nlu_fallback" if generator.random() < 0.3 else generator.choice(intents)
+            tracker.update(UserUttered(f"text {turn}", intent={"name": intent, "confidence": 1.0}), domain)
+            for _ in range(5):
+                where = f"conversation {n}, turn {turn} ({intent})"
+                same_answers(theirs, mine, memo, domain, tracker, where)
+                checked += 1
+                prediction = rasas.processor._predict_next_with_tracker(tracker.copy())
+                action = domain.action_names_or_texts[prediction.max_confidence_index]
+                tracker.update(ActionExecuted(action), domain)
+                for event in prediction.events:
+                    tracker.update(event, domain)
+                if action in domain.form_names and tracker.active_loop_name is None:
+                    tracker.update(ActiveLoop(action), domain)
+                if action == "action_listen":
+                    break
+    assert checked >= 6 * 30
+    assert memo.hits - hits_before > checked, "later turns should be answered from earlier ones' states"
 
 
 def test_states_that_cannot_be_a_key_go_to_rasas_search():
