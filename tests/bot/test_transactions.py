@@ -143,3 +143,41 @@ def test_a_database_that_cannot_be_opened_is_an_error_for_every_caller_not_a_han
             await engine.dispose()
 
     asyncio.run(run())
+
+
+def test_orm_work_and_core_statements_share_the_body_transaction(database):
+    """The ORM session a body asks for joins the body's transaction: pending objects are flushed and
+    committed with the Core statements, or rolled back with them; a Core-only body makes no session."""
+    from sqlalchemy.orm import registry
+
+    async def test(engine, table):
+        class Row:
+            pass
+
+        registry().map_imperatively(Row, table)
+
+        def both(session, name, fail):
+            session.connection().execute(insert(table).values(name=f"{name}-core"))
+            row = Row()
+            row.name = f"{name}-orm"
+            session.add(row)   # left pending: the end of the body flushes it
+            if fail:
+                session.flush()
+                raise RuntimeError("after both writes")
+
+        await in_transaction(engine, both, "kept", False)
+        with pytest.raises(RuntimeError):
+            await in_transaction(engine, both, "dropped", True)
+        names = await in_transaction(engine, lambda s: sorted(s.connection().execute(select(table.c.name)).scalars()))
+        assert names == ["kept-core", "kept-orm"]
+
+        seen = []
+
+        def core_only(session):
+            seen.append(session)
+            return session.connection().execute(select(func.count()).select_from(table)).scalar_one()
+
+        assert await in_transaction(engine, core_only) == 2
+        assert seen[0]._session is None, "a body that used only its connection should not have made an ORM session"
+
+    asyncio.run(_with_table(database, test))

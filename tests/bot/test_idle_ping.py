@@ -1,0 +1,63 @@
+"""A pooled PostgreSQL connection that died while idle is replaced before use; one in steady use is not pinged."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from bot.store import database
+
+
+async def _backend_pid(engine) -> int:
+    async with engine.connect() as connection:
+        return (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+
+
+async def _kill(url: str, pid: int) -> None:
+    other = database.create_engine(url)
+    try:
+        async with other.connect() as connection:
+            assert (await connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})).scalar_one()
+            for _ in range(100):   # the signal is sent at once; the backend ends a moment later
+                gone = (await connection.execute(text("SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = :pid"),
+                                                 {"pid": pid})).scalar_one()
+                await connection.rollback()   # pg_stat_activity is a snapshot per transaction
+                if gone:
+                    break
+                await asyncio.sleep(0.02)
+            assert gone
+    finally:
+        await other.dispose()
+
+
+@pytest.mark.parametrize("idle_seconds, survives", [(0.0, True), (3600.0, False)])
+async def test_a_connection_killed_while_idle(postgres_url, monkeypatch, idle_seconds, survives):
+    """With the ping due, the next transaction gets a new connection; without it (the control), it fails."""
+    monkeypatch.setattr(database, "IDLE_BEFORE_PING_SECONDS", idle_seconds)
+    engine = database.create_engine(postgres_url)
+    try:
+        first = await _backend_pid(engine)
+        await _kill(postgres_url, first)
+        if survives:
+            assert await _backend_pid(engine) != first
+        else:
+            with pytest.raises(DBAPIError):
+                await _backend_pid(engine)
+    finally:
+        await engine.dispose()
+
+
+async def test_connections_in_steady_use_are_not_pinged(postgres_url, monkeypatch):
+    engine = database.create_engine(postgres_url)
+    pings = []
+    real_ping = engine.dialect.do_ping
+    monkeypatch.setattr(engine.dialect, "do_ping", lambda c: pings.append(1) or real_ping(c))
+    try:
+        for _ in range(20):
+            await _backend_pid(engine)
+        assert pings == []
+    finally:
+        await engine.dispose()
