@@ -3,7 +3,7 @@
 RulePolicy answers "which rule applies?" by testing every rule it learned against the
 conversation's states (`_find_action_from_rules`), twice a prediction (once with the customer's
 text, once with the intent) and for every prediction of a turn: measured under load, a fifth of
-the server's CPU. Which rules apply depends only on the conversation's last few states: Rasa
+the time the server held the GIL. Which rules apply depends only on the conversation's last few states: Rasa
 compares a rule with the states from the latest one back, as far as the rule reaches, and no
 further (`_get_possible_keys`). So the answer is a function of the question's kind, the active
 loop and the last `reach` states, `reach` being the longest rule the policy learned, and of the
@@ -19,11 +19,8 @@ with and without the memo.
 
 from __future__ import annotations
 
-import logging
 import threading
 from typing import Any, Dict, Hashable, List, Optional, Tuple
-
-log = logging.getLogger(__name__)
 
 LIMIT = 20_000    # answers kept; a full memo starts again (hits resume within a few turns)
 
@@ -50,7 +47,7 @@ class RuleMemo:
         tables = (self.rules, policy.lookup.get(RULES_FOR_LOOP_UNHAPPY_PATH, {}))
         self.reach = max((len(policy._rule_key_to_state(key)) for table in tables for key in table), default=0)
         # key -> (action, the matching rule's key or None, returning from an unhappy path)
-        self.answers: Dict[Hashable, Tuple[Optional[str], Optional[str], bool]] = {}
+        self.answers: Dict[Hashable, _Answer] = {}
         self.lock = threading.Lock()   # predictions may come from more than one thread
         self.hits = 0
         self.misses = 0

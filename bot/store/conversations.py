@@ -168,14 +168,18 @@ def _delivery(status: str, error: Optional[str], attempts: int, provider_status:
     return delivery
 
 
+def _draft_values(conversation_id: int, channel: str, draft: MessageDraft, now: datetime) -> Dict[str, Any]:
+    """A drafted message's columns, for the ORM (`_add`) and for a Core INSERT (`_insert_drafts`) alike."""
+    return dict(conversation_id=conversation_id, channel=channel, sender=draft.sender.value, text=draft.text,
+                payload=draft.payload, agent_id=draft.agent_id, in_reply_to_id=draft.in_reply_to_id, created_at=now)
+
+
 def _insert_drafts(connection: Any, conversation_id: int, channel: str, drafts: Iterable[MessageDraft],
                    now: datetime) -> List[Message]:
     """The turn's replies, one Core INSERT each; transient rows carry what a view needs."""
     rows = []
     for draft in drafts:
-        values = dict(conversation_id=conversation_id, channel=channel, sender=draft.sender.value, text=draft.text,
-                      payload=draft.payload, agent_id=draft.agent_id, in_reply_to_id=draft.in_reply_to_id,
-                      created_at=now)
+        values = _draft_values(conversation_id, channel, draft, now)
         inserted = connection.execute(_INSERT_MESSAGE, values).inserted_primary_key[0]
         rows.append(Message(id=inserted, **values))
     return rows
@@ -432,9 +436,7 @@ class ConversationStore:
              drafts: Iterable[MessageDraft], now: datetime) -> List[Message]:
         rows = []
         for draft in drafts:
-            row = Message(conversation_id=conversation_id, channel=channel, sender=draft.sender.value,
-                          text=draft.text, payload=draft.payload, agent_id=draft.agent_id,
-                          in_reply_to_id=draft.in_reply_to_id, created_at=now)
+            row = Message(**_draft_values(conversation_id, channel, draft, now))
             session.add(row)
             rows.append(row)
         return rows

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 from sqlalchemy import text
 
 from bot.store import database
@@ -37,7 +36,17 @@ async def test_a_connection_killed_while_idle_is_found_by_the_ping_and_replaced(
     engine = database.create_engine(postgres_url)
     pings = []
     real_ping = engine.dialect.do_ping
-    monkeypatch.setattr(engine.dialect, "do_ping", lambda c: pings.append(real_ping(c)) or pings[-1])
+
+    def ping(connection):
+        try:
+            alive = real_ping(connection)
+        except Exception:   # a dead connection may fail its ping rather than answer False
+            pings.append(False)
+            raise
+        pings.append(alive)
+        return alive
+
+    monkeypatch.setattr(engine.dialect, "do_ping", ping)
     try:
         first = await _backend_pid(engine)
         await _kill(postgres_url, first)

@@ -124,7 +124,7 @@ def test_long_conversations_share_answers_by_their_last_states_and_still_get_ras
     assert memo.hits - hits_before > checked, "later turns should be answered from earlier ones' states"
 
 
-def test_states_that_cannot_be_a_key_go_to_rasas_search():
+def test_the_key_ignores_order_within_a_state_and_refuses_unhashable_states():
     assert rule_memo.frozen([{"user": {"intent": "greet", "entities": ("a",)}}]) == \
         rule_memo.frozen([{"user": {"entities": ("a",), "intent": "greet"}}])
     with pytest.raises(TypeError):
