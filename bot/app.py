@@ -186,7 +186,7 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
     owns_engine = engine is None
     raw_engine = engine or RasaEngine(settings.model_path, settings.bot_timeout_seconds)
     bot = BoundEngine(raw_engine, backend=None)   # its tracker backend is attached on start-up
-    store = Store.open(settings.database_url, settings.worker_lock_dir)
+    store = Store.open(settings.database_url, settings.worker_lock_dir, settings.database_pool_size)
     conversations = store.conversations
     bus = EventBus()
     identities = IdentityVerifier(settings.identity_secret)

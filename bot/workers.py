@@ -44,6 +44,11 @@ def serve_workers(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     from bot.store.database import migrate_sync
 
+    connections = settings.workers * settings.database_pool_size
+    if not settings.is_sqlite and connections > 90:
+        print(f"warning: {settings.workers} workers × BATON_DATABASE_POOL_SIZE {settings.database_pool_size} = "
+              f"{connections} PostgreSQL connections under full load; PostgreSQL allows 100 by default "
+              "(max_connections). Lower BATON_DATABASE_POOL_SIZE or raise max_connections.", file=sys.stderr)
     migrate_sync(settings.database_url)
     demo_logins, has_accounts = asyncio.run(_prepare(settings, args.demo))
     lock_dir = Path(tempfile.mkdtemp(prefix="baton-workers-"))

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.store.accounts import AccountStore
 from bot.store.catalogue import CatalogueStore
 from bot.store.conversations import ConversationStore
-from bot.store.database import create_engine, session_factory
+from bot.store.database import POOL_SIZE, create_engine, session_factory
 from bot.store.models import ModelStore, SettingsStore
 from bot.store.outbox import OutboxStore
 from bot.store.ratings import RatingStore
@@ -45,8 +45,8 @@ class Store:
     tags: TagStore
 
     @classmethod
-    def open(cls, url: str, worker_lock_dir: Optional[Path] = None) -> "Store":
-        engine = create_engine(url, worker_lock_dir)
+    def open(cls, url: str, worker_lock_dir: Optional[Path] = None, pool_size: int = POOL_SIZE) -> "Store":
+        engine = create_engine(url, worker_lock_dir, pool_size)
         sessions = session_factory(engine)
         conversations = ConversationStore(sessions)
         return cls(engine, conversations, AccountStore(sessions), CatalogueStore(sessions),
