@@ -22,7 +22,7 @@ class ConsoleBroadcaster:
 
     async def __call__(self, event: DomainEvent) -> None:
         ns = self.namespace
-        if not ns.may_have_listeners():
+        if not await ns.may_have_listeners():
             # Nobody to tell: a console that connects later loads the queue, and one that
             # reconnects replays what it missed from the store.
             return

@@ -19,6 +19,7 @@ import socketio
 from agent_console.accounts import Accounts, session_digest
 from agent_console.actions import ACTIONS, Action, ActionDeps, run_action
 from agent_console.auth import COOKIE, origin_allowed
+from agent_console.console_census import ConsoleCensus
 from agent_console.customer_context import CustomerContext
 from agent_console.presence import Presence
 from agent_console.schemas import (
@@ -53,7 +54,8 @@ def _token_from(environ: Dict[str, Any], auth: Any) -> Optional[str]:
 
 class AgentNamespace(SafeNamespace):
     def __init__(self, accounts: Accounts, conversations: ConversationStore, presence: Presence,
-                 deps: ActionDeps, context: CustomerContext, allowed_origins: Sequence[str]) -> None:
+                 deps: ActionDeps, context: CustomerContext, allowed_origins: Sequence[str],
+                 census: Optional[ConsoleCensus] = None) -> None:
         super().__init__("/agents")
         self.accounts = accounts
         self.conversations = conversations
@@ -64,6 +66,7 @@ class AgentNamespace(SafeNamespace):
         self._sids_by_login: Dict[str, Set[str]] = defaultdict(set)
         self._closing: Set[asyncio.Task] = set()
         self._presence_task: Optional[asyncio.Task] = None
+        self.census = census   # with a Redis manager: which workers have consoles connected
 
     async def on_connect(self, sid: str, environ: Dict[str, Any], auth: Any = None) -> None:
         if not origin_allowed(environ.get("HTTP_ORIGIN"), self.allowed_origins):
@@ -75,6 +78,8 @@ class AgentNamespace(SafeNamespace):
         digest = session_digest(token)
         await self.save_session(sid, {"user_id": user.id, "login": digest})
         self._sids_by_login[digest].add(sid)
+        if self.census is not None:
+            await self.census.connected()   # before the queue is read (console_census says why)
         await self.enter_room(sid, ROOM)
         if user.role in TRAINER_ROLES:
             await self.enter_room(sid, TRAINER_ROOM)
@@ -83,16 +88,18 @@ class AgentNamespace(SafeNamespace):
         await self.emit("queue", {"conversations": all_json(conversations), "me": user.as_json()}, to=sid)
         await self.broadcast_presence()
 
-    def may_have_listeners(self) -> bool:
-        """False only when no console can hear an emit: none is connected here, and no other
-        worker shares this server's events (a pub/sub manager such as Redis)."""
-        if type(self.server.manager) is not socketio.AsyncManager:
-            return True
-        return any(self._sids_by_login.values())
+    async def may_have_listeners(self) -> bool:
+        """False only when no console can hear an emit: none is connected here, and none to a
+        worker that shares this server's events (a pub/sub manager such as Redis: the census)."""
+        if type(self.server.manager) is socketio.AsyncManager:
+            return any(self._sids_by_login.values())
+        return True if self.census is None else await self.census.anyone()
 
     async def on_disconnect(self, sid: str, *args: Any) -> None:
         session = await self.get_session(sid)
         if session.get("login"):
+            if self.census is not None and sid in self._sids_by_login.get(session["login"], ()):
+                await self.census.disconnected()
             self._sids_by_login[session["login"]].discard(sid)
             if not self._sids_by_login[session["login"]]:
                 del self._sids_by_login[session["login"]]
@@ -111,7 +118,8 @@ class AgentNamespace(SafeNamespace):
         finally:
             self._presence_task = None   # a change from here on is in the next roster
         try:
-            await self.emit("presence", {"agents": await self.presence.roster()}, room=ROOM)
+            if await self.may_have_listeners():
+                await self.emit("presence", {"agents": await self.presence.roster()}, room=ROOM)
         except Exception:  # a lost roster is repaired by the next change; it must not end quietly
             log.exception("could not send the presence roster")
 
@@ -121,6 +129,8 @@ class AgentNamespace(SafeNamespace):
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+        if self.census is not None:
+            await self.census.close()
 
     # ---- sessions that end ----------------------------------------------------
 

@@ -28,6 +28,7 @@ from agent_console.actions import ActionDeps
 from agent_console.auth import error, json_response, origin_allowed
 from agent_console.auto_assign import AutoAssigner
 from agent_console.broadcaster import ConsoleBroadcaster
+from agent_console.console_census import ConsoleCensus
 from agent_console.context_providers import ContextProvider, DatabaseContextProvider, HttpContextProvider
 from agent_console.customer_context import CustomerContext
 from agent_console.login_throttle import LoginThrottle
@@ -233,8 +234,9 @@ def create_app(settings: Settings, engine: Optional[Any] = None, run_migrations:
                                SessionSigner(settings.secret_key, settings.session_lifetime_days * 86400),
                                identities, settings.max_message_chars, settings.customer_messages_per_minute,
                                settings.new_sessions_per_minute_per_ip, proxies)
+    census = ConsoleCensus.from_url(settings.redis_url, settings.redis_channel) if settings.redis_url else None
     agents = AgentNamespace(accounts, conversations, presence, action_deps, customer_context,
-                            settings.console_allowed_origins)
+                            settings.console_allowed_origins, census)
     sio.register_namespace(webchat)
     sio.register_namespace(agents)
 

@@ -28,7 +28,11 @@ def namespace_with(roster: Roster, sent: List[Any]) -> AgentNamespace:
     async def emit(event, data, room=None, **kwargs):
         sent.append((event, data, room))
 
+    async def someone_listens():
+        return True
+
     ns.emit = emit
+    ns.may_have_listeners = someone_listens   # no Socket.IO server here; a console is listening
     return ns
 
 
