@@ -2,9 +2,8 @@
 
 A worker that shares Socket.IO through Redis cannot see the consoles connected to other workers,
 so it used to assume there were some: every customer turn then read the conversation's summary
-from the database and published two or three events to Redis that nobody received. Measured on
-`baton serve --workers 2` with no console open, that was most of what a worker paid per message
-beyond a single process.
+from the database and published two or three events to Redis that nobody received, in a listener
+that fell behind under load.
 
 Each worker with consoles connected keeps an entry in one Redis sorted set (its id, scored by
 when the entry lapses) and renews it while they stay; the last one leaving removes it. An entry
@@ -78,9 +77,9 @@ class ConsoleCensus:
                     await self.redis.zrem(self.key, self.member)
                     await self.redis.zremrangebyscore(self.key, "-inf", time.time())   # workers that died
             except Exception:
-                # Registering failed: other workers may skip events for this worker's consoles until
-                # the next renewal; consoles catch up on reconnect (the replay). Withdrawing failed:
-                # the entry lapses by itself.
+                # Registering failed (Redis is unreachable, so their emits would not get through
+                # either): other workers may skip events for this worker's consoles until the next
+                # renewal. Withdrawing failed: the entry lapses by itself.
                 log.exception("could not update the console census")
 
     async def _renew(self) -> None:

@@ -29,9 +29,8 @@ class Settings(BaseSettings):
 
     # Where things live
     database_url: str = "sqlite+aiosqlite:///baton.db"
-    # PostgreSQL connections per process, opened as needed and then kept. A turn's transactions and
-    # the tracker reads overlap, so under load a process uses more connections than it has customers
-    # talking at once; every worker of `baton serve --workers N` has its own pool (N × this must stay
+    # PostgreSQL connections per process, opened as needed and then kept; a transaction waits when
+    # all are busy. Every worker of `baton serve --workers N` has its own pool (N × this must stay
     # below the server's max_connections, 100 by default).
     database_pool_size: int = Field(30, ge=1, le=1000)
     model_path: Path = PROJECT_ROOT / "models" / "baton.tar.gz"

@@ -22,6 +22,7 @@ from bot.engine import RasaEngine
 from bot.settings import PROJECT_ROOT, Settings
 
 PG_ADMIN_URL = os.environ.get("BATON_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = "redis://127.0.0.1:6379/0"
 CACHE = PROJECT_ROOT / ".cache" / "test-model"
 
 
@@ -188,6 +189,16 @@ def make_settings(database_url: str, model: Path, **overrides: Any) -> Settings:
         values["models_dir"] = copy.parent / "models"
     values.update(overrides)
     return Settings(**values)
+
+
+def redis_worker_pair(database_url: str, model: Path, engine: Any, name: str) -> "tuple[LiveServer, LiveServer]":
+    """Two live servers as two workers: one database, one secret (sessions signed on one verify on
+    the other), one Redis channel, unique to this run so nothing else on the Redis server hears it."""
+    shared = dict(secret_key=f"{name}-{uuid.uuid4().hex}", redis_url=REDIS_URL,
+                  redis_channel=f"baton-{name}-{uuid.uuid4().hex}")
+    a = LiveServer(make_settings(database_url, model, **shared), engine).start()
+    b = LiveServer(make_settings(database_url, model, **shared), engine).start()
+    return a, b
 
 
 def create_pg_database() -> str:

@@ -9,8 +9,7 @@ import uuid
 import pytest
 
 from agent_console.console_census import LAPSE_SECONDS, ConsoleCensus
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
+from tests.support import REDIS_URL
 
 
 @pytest.fixture

@@ -13,19 +13,14 @@ import uuid
 import pytest
 import redis.asyncio as aioredis
 
-from tests.support import AgentClient, LiveServer, http_session, logged_in, make_settings, rest
+from tests.support import REDIS_URL, AgentClient, http_session, logged_in, redis_worker_pair, rest
 
 pytestmark = pytest.mark.postgres
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture(scope="module")
 def workers(postgres_url, faulty_engine, model_path):
-    shared = dict(secret_key="census-" + uuid.uuid4().hex, redis_url=REDIS_URL,
-                  redis_channel="baton-census-" + uuid.uuid4().hex)
-    a = LiveServer(make_settings(postgres_url, model_path, **shared), faulty_engine).start()
-    b = LiveServer(make_settings(postgres_url, model_path, **shared), faulty_engine).start()
+    a, b = redis_worker_pair(postgres_url, model_path, faulty_engine, "census")
     yield a, b
     b.stop()
     a.stop()

@@ -6,25 +6,16 @@ AsyncRedisManager must carry the queue events to B and the agent's reply back to
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
-from tests.support import AgentClient, LiveServer, WebChatClient, logged_in, make_settings
+from tests.support import AgentClient, WebChatClient, logged_in, redis_worker_pair
 
 pytestmark = pytest.mark.postgres
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture(scope="module")
 def workers(postgres_url, faulty_engine, model_path):
-    # Same database, same secret (sessions signed on A verify on B), same Redis channel;
-    # the channel is unique to this run so nothing else on the Redis server hears it.
-    shared = dict(secret_key="scale-out-" + uuid.uuid4().hex, redis_url=REDIS_URL,
-                  redis_channel="baton-test-" + uuid.uuid4().hex)
-    a = LiveServer(make_settings(postgres_url, model_path, **shared), faulty_engine).start()
-    b = LiveServer(make_settings(postgres_url, model_path, **shared), faulty_engine).start()
+    a, b = redis_worker_pair(postgres_url, model_path, faulty_engine, "scale-out")
     yield a, b
     b.stop()
     a.stop()

@@ -27,9 +27,7 @@ from bot.engine import RasaEngine
 from bot.settings import PROJECT_ROOT
 from tests.e2e.test_dialogue import ASK_EMAIL, ASK_NUMBER, seeded, texts
 from tests.e2e.test_serve_command import ServeProcess
-from tests.support import free_port, rest
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
+from tests.support import REDIS_URL, free_port, rest
 
 
 @pytest.fixture(scope="module")
