@@ -181,3 +181,69 @@ def test_orm_work_and_core_statements_share_the_body_transaction(database):
         assert seen[0]._session is None, "a body that used only its connection should not have made an ORM session"
 
     asyncio.run(_with_table(database, test))
+
+
+def test_on_sqlite_bodies_that_queue_up_share_one_commit_and_each_is_on_disk_before_its_caller_hears(tmp_path):
+    """Group commit: bodies that waited for the connection together are committed together (one
+    fsync instead of one each), and no caller is answered before the COMMIT that holds its write."""
+    import sqlite3
+
+    from sqlalchemy import event
+
+    path = tmp_path / "group.db"
+
+    async def test(engine, table):
+        commits = []
+        event.listen(engine.sync_engine, "commit", lambda conn: commits.append(1))
+
+        def add(session, name):
+            session.execute(insert(table).values(name=name))
+            return name
+
+        def on_disk(name):
+            # Another connection, as another process would open it, sees only committed rows.
+            with sqlite3.connect(path) as other:
+                return other.execute(f"SELECT count(*) FROM {table.name} WHERE name = ?", (name,)).fetchone()[0]
+
+        async def add_and_check(name):
+            assert await in_transaction(engine, add, name) == name
+            return on_disk(name)
+
+        names = [f"n{i}" for i in range(60)]
+        seen = await asyncio.gather(*(add_and_check(n) for n in names))
+        assert seen == [1] * len(names), "a caller heard back before its row was committed"
+        assert 1 <= len(commits) < len(names) // 2, f"{len(commits)} commits for {len(names)} bodies queued at once"
+
+    asyncio.run(_with_table(f"sqlite+aiosqlite:///{path}", test))
+
+
+def test_on_sqlite_a_failure_in_a_group_is_only_the_failing_bodys(tmp_path):
+    """A constraint that fails in one body of a group (through the ORM's flush, which rolls the whole
+    connection back) fails that caller alone; the others' writes are kept, each exactly once."""
+    from sqlalchemy.orm import registry
+
+    async def test(engine, table):
+        class Row:
+            pass
+
+        registry().map_imperatively(Row, table)
+        await in_transaction(engine, lambda s: s.execute(insert(table).values(name="taken")))
+
+        def add(session, name):
+            row = Row()
+            row.name = name
+            session.add(row)
+            session.flush()   # "taken" raises here: a unique constraint
+            return name
+
+        names = [f"a{i}" for i in range(10)] + ["taken"] + [f"b{i}" for i in range(10)]
+        outcomes = await asyncio.gather(*(in_transaction(engine, add, n) for n in names), return_exceptions=True)
+        for name, outcome in zip(names, outcomes):
+            if name == "taken":
+                assert isinstance(outcome, IntegrityError)
+            else:
+                assert outcome == name
+        stored = await in_transaction(engine, lambda s: sorted(s.execute(select(table.c.name)).scalars()))
+        assert stored == sorted(names)   # each once; "taken" is the row that was there before
+
+    asyncio.run(_with_table(f"sqlite+aiosqlite:///{tmp_path}/fail.db", test))
