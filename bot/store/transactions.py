@@ -4,12 +4,15 @@ On SQLite the pool's single connection lives on aiosqlite's thread. A transactio
 coroutine held it from BEGIN to COMMIT across every wait of the server's loop between its
 statements, and each hand-over to the next transaction waited for the loop again: measured under
 load, the connection was checked out 94 % of the time, and it set the pace. Here a body runs on
-that thread in one trip (`OneTripConnection.run_here`) and commits there, and bodies that queue up
-meanwhile run right after it on the same thread, up to `_BATCH` of them per checkout, without
-handing the connection back through the loop in between. Each body is still its own transaction.
-On PostgreSQL (a pool of connections, asyncpg) the same body runs through
-`AsyncConnection.run_sync`. Either way a body commits on success and rolls back on any
-exception, which reaches its caller. It must return plain values (views), not ORM rows.
+that thread in one trip (`OneTripConnection.run_here`), and bodies that queue up meanwhile run
+right after it on the same thread, up to `_BATCH` of them per checkout, without handing the
+connection back through the loop in between. On PostgreSQL (a pool of connections, asyncpg)
+bodies run through `AsyncConnection.run_sync`, on up to `_LANES` connections at once.
+
+Either way, bodies that were waiting together are committed together (`_group_committed`: one
+BEGIN and one COMMIT for the group), and each caller hears back only after that COMMIT. A body
+commits on success and rolls back on any exception, which reaches its caller and nobody else.
+It must return plain values (views), not ORM rows, and must not change its arguments.
 """
 
 from __future__ import annotations
@@ -144,8 +147,14 @@ class _SqliteQueue:
                     return False
                 jobs = [self._jobs.popleft() for _ in range(min(len(self._jobs), _BATCH - ran))]
             ran += len(jobs)
-            for future, outcome in zip((job[0] for job in jobs), _outcomes(connection, jobs)):
-                future.get_loop().call_soon_threadsafe(_settle, future, *outcome)
+            try:
+                outcomes = _outcomes(connection, jobs)
+            except BaseException as exc:
+                outcomes = [(False, exc)] * len(jobs)
+                raise
+            finally:
+                for (future, _, _), outcome in zip(jobs, outcomes):
+                    future.get_loop().call_soon_threadsafe(_settle, future, *outcome)
         return True
 
 
@@ -167,14 +176,16 @@ def _outcomes(connection: Connection, jobs: List[_Job]) -> List[Tuple[bool, Any]
 def _group_committed(connection: Connection, jobs: List[_Job]) -> Optional[List[Tuple[bool, Any]]]:
     """Group commit: the bodies that queued up meanwhile, in order, in one transaction, one COMMIT.
 
-    Each SQLite COMMIT waits for the disk (fsync, synchronous=FULL), and with several worker
-    processes each commit also holds the file's gate (bot/store/process_gate.py) while it waits,
-    so the commit, not the CPU, had set the pace: two workers left half a core idle. Bodies that
-    arrived while the connection was busy share one: nobody hears back before that COMMIT returns,
-    so a customer's message is still on disk before it is acknowledged. If any body raises, or the
+    Each SQLite COMMIT waits for the disk (fsync, synchronous=FULL) and writes every page the
+    transaction changed to the WAL again; with several worker processes it also holds the file's
+    gate (bot/store/process_gate.py) while it waits, so the commits, not the CPU, had set the pace
+    (two workers left half a core idle). On PostgreSQL each transaction alone paid a checkout,
+    BEGIN and COMMIT round trips and a commit on the server. Bodies that arrived while the
+    connection was busy now share one; nobody hears back before that COMMIT returns, so a
+    customer's message is still committed before it is acknowledged. If any body raises, or the
     COMMIT fails, the whole group is rolled back and each body runs again in a transaction of its
-    own (None here), so a failure is exactly the failing body's, as before; bodies are functions of
-    the database and their arguments, which they do not change, so running one again is safe.
+    own (None here), so a failure is exactly the failing body's, as before; bodies are functions
+    of the database and their arguments, which they do not change, so running one again is safe.
     """
     transaction = connection.begin()
     results = []
@@ -188,32 +199,81 @@ def _group_committed(connection: Connection, jobs: List[_Job]) -> Optional[List[
                 raise
             session._finish(True)
         transaction.commit()
-    except BaseException:   # whatever it was, each body gets its own answer below
+    except BaseException as exc:
         try:
             if transaction.is_active:
                 transaction.rollback()
         except Exception:
             connection.rollback()
-        return None
+        if not isinstance(exc, Exception):
+            raise   # cancelled, or the process is ending: not a body's failure to run again
+        return None   # each body gets its own answer, alone
     return [(True, result) for result in results]
 
 
-_queues: "weakref.WeakKeyDictionary[Any, _SqliteQueue]" = weakref.WeakKeyDictionary()
+class _PooledQueue:
+    """Bodies for an engine with a pool of connections (PostgreSQL), run in groups on up to `lanes` at once.
+
+    A body alone on a pooled connection paid a checkout, BEGIN and COMMIT round trips, and a commit
+    on the server. Under load bodies wait for a lane anyway, so each lane takes everything waiting
+    and runs it as one group (`_outcomes`): one checkout, one BEGIN, one COMMIT. With a lane free, a
+    body runs at once, alone, as before. Everything here runs on the server's loop.
+    """
+
+    def __init__(self, engine: AsyncEngine, lanes: int) -> None:
+        self._engine = weakref.ref(engine)
+        self._lanes = lanes
+        self._jobs: Deque[_Job] = deque()
+        self.tasks: "set[asyncio.Task]" = set()
+
+    async def run(self, body: Callable[..., T], args: tuple) -> T:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._jobs.append((future, body, args))
+        if len(self.tasks) < self._lanes:
+            task = loop.create_task(self._drain())
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+        return await future
+
+    async def _drain(self) -> None:
+        while self._jobs:
+            jobs = [self._jobs.popleft() for _ in range(min(len(self._jobs), _BATCH))]
+            try:
+                engine = self._engine()
+                if engine is None:
+                    raise RuntimeError("the database engine is gone")
+                async with engine.connect() as connection:
+                    outcomes = await connection.run_sync(_outcomes, jobs)
+            except BaseException as exc:   # no connection (database gone, pool timeout): fail this group
+                outcomes = [(False, exc)] * len(jobs)
+                if not isinstance(exc, Exception):
+                    for (future, _, _), outcome in zip(jobs, outcomes):
+                        _settle(future, *outcome)
+                    raise
+            for (future, _, _), outcome in zip(jobs, outcomes):
+                _settle(future, *outcome)
+
+
+_LANES = 4   # groups in flight at once per PostgreSQL engine (its pool holds more connections for the rest)
+_queues: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
 
 
 async def in_transaction(engine: AsyncEngine, body: Callable[..., T], *args: Any) -> T:
     """`body(session, *args)` in one transaction, committed; returns what the body returns."""
-    if isinstance(engine.dialect.dbapi, OneTripDbapi):
-        queue = _queues.get(engine)
-        if queue is None:
-            queue = _queues[engine] = _SqliteQueue(engine)
-        return await queue.run(body, args)
-    async with engine.connect() as connection:
-        return await connection.run_sync(_committed, body, *args)
+    queue = _queues.get(engine)
+    if queue is None:
+        sqlite = isinstance(engine.dialect.dbapi, OneTripDbapi)
+        queue = _queues[engine] = _SqliteQueue(engine) if sqlite else _PooledQueue(engine, _LANES)
+    return await queue.run(body, args)
 
 
 async def settle(engine: AsyncEngine) -> None:
     """Wait until the engine's queued transactions are done and its connection is back (before dispose)."""
     queue = _queues.get(engine)
+    if isinstance(queue, _PooledQueue):
+        while queue.tasks:
+            await asyncio.gather(*[asyncio.shield(t) for t in list(queue.tasks)], return_exceptions=True)
+        return
     while queue is not None and queue.task is not None and not queue.task.done():
         await asyncio.shield(queue.task)
