@@ -11,7 +11,8 @@ policy's rule tables, which a loaded model never changes (only training edits th
 ask the same few things in the same few situations, so those keys come back again and again, and
 the first answer for one is reused. The states themselves are still worked out for every
 question. When no rule applies Rasa names the situation by the whole conversation (a key of all
-its states); that name is made afresh from this conversation's states, never remembered.
+its states); that name is made afresh from this conversation's states, never remembered, and
+only while the conversation is short enough for the name to matter (`_conversation_key`).
 A miss, or states that cannot be a dictionary key, asks Rasa's own search.
 `tests/engine/test_rule_memo.py` replays every rule and story in data/, and long conversations,
 with and without the memo.
@@ -49,6 +50,7 @@ class RuleMemo:
         # key -> (action, the matching rule's key or None, returning from an unhappy path)
         self.answers: Dict[Hashable, _Answer] = {}
         self.lock = threading.Lock()   # predictions may come from more than one thread
+        self.hidden_reach = _hidden_reach(policy)
         self.hits = 0
         self.misses = 0
 
@@ -67,7 +69,7 @@ class RuleMemo:
         if known is not None:
             self.hits += 1
             action, rule, returning = known
-            return action, rule or policy._create_feature_key(states), returning
+            return action, rule or self._conversation_key(states), returning
         self.misses += 1
         answer = self.search(tracker, domain, use_text_for_last_user_input)
         action, source, returning = answer
@@ -78,6 +80,48 @@ class RuleMemo:
                 self.answers.clear()
             self.answers[key] = known
         return answer
+
+
+    def _conversation_key(self, states: List[Dict[str, Any]]) -> Optional[str]:
+        """Rasa's name for a situation no rule covers: the JSON of the conversation's states.
+
+        Serving, Rasa uses that name for one thing only: whether it is one of the rules kept out of
+        stories (`hide_rule_turn`), and those are keys of at most `hidden_reach` states. A longer
+        conversation cannot be one of them, and writing its JSON cost more the longer it grew (3 %
+        of the GIL at 60 turns), so it gets `PAST_ANY_RULE` instead; a short one gets Rasa's own.
+        """
+        reach = self.hidden_reach
+        if reach is not None and len(states) > reach and not any(
+                self.policy._is_rule_snippet_state(state) for state in states[-(reach + 1):]):
+            return PAST_ANY_RULE   # the key would hold more than `reach` states
+        return self.policy._create_feature_key(states)
+
+
+# Not JSON, so never a rule's key; `_hidden_reach` checks it is not among the hidden rules either.
+PAST_ANY_RULE = "baton: the conversation's states, longer than any rule kept out of stories"
+
+
+def _hidden_reach(policy: Any) -> Optional[int]:
+    """The most states a rule kept out of stories spans, or None when that cannot be told."""
+    import json
+
+    from rasa.core.policies.rule_policy import DEFAULT_RULES, LOOP_RULES, RULES_NOT_IN_STORIES
+
+    reach = 0
+    hidden = policy.lookup.get(RULES_NOT_IN_STORIES, [])
+    if PAST_ANY_RULE in hidden:
+        return None
+    for key in hidden:
+        if key.startswith((DEFAULT_RULES, LOOP_RULES)):
+            continue   # names of Rasa's built-in rules, never a conversation's key
+        try:
+            states = json.loads(key)
+        except (TypeError, ValueError):
+            return None
+        if not isinstance(states, list):
+            return None
+        reach = max(reach, len(states))
+    return reach
 
 
 def install(processor: Any) -> List[RuleMemo]:

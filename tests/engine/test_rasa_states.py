@@ -147,3 +147,47 @@ def test_a_tracker_that_forgets_its_oldest_events(ted_agent, memo):
             tracker.update(event, domain)
             assert_same_states(domain, tracker, None, f"turn {n} after {event}")
     assert len(tracker.events) == 7
+
+
+def test_featurizers_get_rasas_prediction_states_and_clean_each_shared_state_once(ted_agent, memo):
+    """Every policy's prediction states, with and without the memo, after a long conversation; and
+    the text of a known intent is dropped from the memo's shared states once, not on every call."""
+    from rasa.core.policies.policy import Policy
+    from rasa.shared.core.constants import USER
+    from rasa.shared.nlu.constants import INTENT, TEXT
+
+    domain = ted_agent.domain
+    texts = ["hi", "where is my order 12345?", "how long does delivery take?", "thanks", "my payment failed"]
+
+    async def talk() -> None:
+        for i in range(25):
+            await ted_agent.handle_text(texts[i % len(texts)], sender_id="featurized")
+
+    asyncio.run(talk())
+    tracker = asyncio.run(ted_agent.tracker_store.retrieve("featurized"))
+    policies = [n._component for n in ted_agent.processor.graph_runner._instantiated_nodes.values()
+                if isinstance(getattr(n, "_component", None), Policy)]
+    assert len(policies) >= 3
+
+    rule_only = rule_only_data(ted_agent)   # what the model's graph gives every policy
+
+    def every_policys_states(on):
+        return [policy._prediction_states(on, domain, use_text, rule_only_data=rule_only)
+                for policy in policies for use_text in (True, False)]
+
+    rasa_states.uninstall()
+    try:
+        theirs = every_policys_states(copy.deepcopy(tracker))
+    finally:
+        rasa_states.install()
+    for attempt in range(3):   # the first call cleans the shared states, the later ones skip them
+        assert every_policys_states(tracker) == theirs, f"call {attempt}"
+
+    states = domain.states_for_tracker_history(tracker, False, False, rule_only)
+    assert type(states) is rasa_states._States and states.shared == len(states) - 1 > 50
+    assert states.progress.text_dropped == states.shared, "the policies' featurizers cleaned the shared states"
+    known = next(s for s in states[:states.shared] if s.get(USER, {}).get(INTENT))
+    known[USER][TEXT] = "put back"   # a pass over the shared states would drop it again
+    rasa_states.remove_user_text_if_intent([states])
+    assert known[USER][TEXT] == "put back", "the remover walked states it had cleaned before"
+    del known[USER][TEXT]

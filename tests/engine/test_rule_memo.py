@@ -8,9 +8,12 @@ with the intent) and for a whole prediction.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+
+from rasa.core.policies.rule_policy import RULES_NOT_IN_STORIES
 
 from bot import rule_memo
 from tests.engine.conftest import load_agent
@@ -36,10 +39,20 @@ def policies(ted_model_path):
     return rule_policy(rasas), rule_policy(ours), memos[0], rasas.domain, rasas
 
 
+PAST_ANY_RULE_SEEN: list = []
+
+
 def same_answers(theirs, mine, memo, domain, tracker, where: str) -> None:
     for use_text in (True, False):
         expected = theirs._find_action_from_rules(tracker.copy(), domain, use_text)
-        assert memo.find(tracker.copy(), domain, use_text) == expected, f"{where} (text: {use_text})"
+        got = memo.find(tracker.copy(), domain, use_text)
+        if got[1] == rule_memo.PAST_ANY_RULE:
+            PAST_ANY_RULE_SEEN.append(where)
+            # Rasa named the situation by the whole conversation: too long to be a hidden rule's key.
+            assert expected[1] not in theirs.lookup.get(RULES_NOT_IN_STORIES, []), where
+            assert len(json.loads(expected[1])) > memo.hidden_reach, where
+            expected = (expected[0], got[1], expected[2])
+        assert got == expected, f"{where} (text: {use_text})"
     expected, _ = theirs._predict(tracker.copy(), domain)
     got, _ = mine._predict(tracker.copy(), domain)
     assert got.probabilities == expected.probabilities, where
@@ -122,6 +135,8 @@ def test_long_conversations_share_answers_by_their_last_states_and_still_get_ras
                     break
     assert checked >= 6 * 30
     assert memo.hits - hits_before > checked, "later turns should be answered from earlier ones' states"
+    assert memo.hidden_reach is not None, "this model's hidden rules should be readable"
+    assert PAST_ANY_RULE_SEEN, "long conversations no rule covers should not have had their JSON written"
 
 
 def test_the_key_ignores_order_within_a_state_and_refuses_unhashable_states():
