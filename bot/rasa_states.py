@@ -236,7 +236,7 @@ def remove_user_text_if_intent(trackers_as_states: List[List[Dict[str, Any]]]) -
     from rasa.shared.nlu.constants import INTENT, TEXT
 
     for states in trackers_as_states:
-        progress = getattr(states, "progress", None) if type(states) is _States else None
+        progress = states.progress if type(states) is _States else None
         start = min(progress.text_dropped, states.shared) if progress is not None else 0
         for index in range(start, len(states)):
             user = states[index].get(USER, {})
@@ -248,23 +248,22 @@ def remove_user_text_if_intent(trackers_as_states: List[List[Dict[str, Any]]]) -
 
 _original: Any = None
 _original_applied: Any = None
-_original_remove_text: Dict[str, Any] = {}
+_original_remove_text: Any = None
 
 
 def install() -> None:
     """Route `Domain.states_for_tracker_history` and `DialogueStateTracker.applied_events` through
     the memos (idempotent, process-wide)."""
-    global _installed, _original, _original_applied
+    global _installed, _original, _original_applied, _original_remove_text
     if _installed:
         return
+    from rasa.core.featurizers.tracker_featurizers import TrackerFeaturizer
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    from rasa.core.featurizers.tracker_featurizers import TrackerFeaturizer
-
     _original = Domain.states_for_tracker_history
     _original_applied = DialogueStateTracker.applied_events
-    _original_remove_text["remove"] = TrackerFeaturizer.__dict__["_remove_user_text_if_intent"]
+    _original_remove_text = TrackerFeaturizer.__dict__["_remove_user_text_if_intent"]   # the staticmethod
     Domain.states_for_tracker_history = states_for_tracker_history
     DialogueStateTracker.applied_events = applied_events
     TrackerFeaturizer._remove_user_text_if_intent = staticmethod(remove_user_text_if_intent)
@@ -276,14 +275,13 @@ def uninstall() -> None:
     global _installed
     if not _installed:
         return
+    from rasa.core.featurizers.tracker_featurizers import TrackerFeaturizer
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    from rasa.core.featurizers.tracker_featurizers import TrackerFeaturizer
-
     Domain.states_for_tracker_history = _original
     DialogueStateTracker.applied_events = _original_applied
-    TrackerFeaturizer._remove_user_text_if_intent = _original_remove_text["remove"]
+    TrackerFeaturizer._remove_user_text_if_intent = _original_remove_text
     _memo.clear()
     _applied.clear()
     _installed = False

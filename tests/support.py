@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import shutil
@@ -191,14 +192,19 @@ def make_settings(database_url: str, model: Path, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
-def redis_worker_pair(database_url: str, model: Path, engine: Any, name: str) -> "tuple[LiveServer, LiveServer]":
+@contextlib.contextmanager
+def redis_worker_pair(database_url: str, model: Path, engine: Any, name: str):
     """Two live servers as two workers: one database, one secret (sessions signed on one verify on
-    the other), one Redis channel, unique to this run so nothing else on the Redis server hears it."""
+    the other), one Redis channel, unique to this run so nothing else on the Redis server hears it.
+    Both are stopped on leaving (the first too, if the second fails to start)."""
     shared = dict(secret_key=f"{name}-{uuid.uuid4().hex}", redis_url=REDIS_URL,
                   redis_channel=f"baton-{name}-{uuid.uuid4().hex}")
-    a = LiveServer(make_settings(database_url, model, **shared), engine).start()
-    b = LiveServer(make_settings(database_url, model, **shared), engine).start()
-    return a, b
+    with contextlib.ExitStack() as stack:
+        a = LiveServer(make_settings(database_url, model, **shared), engine).start()
+        stack.callback(a.stop)
+        b = LiveServer(make_settings(database_url, model, **shared), engine).start()
+        stack.callback(b.stop)
+        yield a, b
 
 
 def create_pg_database() -> str:

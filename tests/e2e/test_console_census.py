@@ -20,10 +20,8 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture(scope="module")
 def workers(postgres_url, faulty_engine, model_path):
-    a, b = redis_worker_pair(postgres_url, model_path, faulty_engine, "census")
-    yield a, b
-    b.stop()
-    a.stop()
+    with redis_worker_pair(postgres_url, model_path, faulty_engine, "census") as pair:
+        yield pair
 
 
 async def _published_during(channel: str, work) -> list:

@@ -15,10 +15,8 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture(scope="module")
 def workers(postgres_url, faulty_engine, model_path):
-    a, b = redis_worker_pair(postgres_url, model_path, faulty_engine, "scale-out")
-    yield a, b
-    b.stop()
-    a.stop()
+    with redis_worker_pair(postgres_url, model_path, faulty_engine, "scale-out") as pair:
+        yield pair
 
 
 async def test_a_handoff_on_one_worker_reaches_an_agent_on_the_other_and_back(workers):
